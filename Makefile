@@ -1,0 +1,30 @@
+# Every target sets up its own environment first, so each works on a fresh clone.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.glocal-installed
+PYTEST := $(PY) -m pytest
+
+.PHONY: setup demo test test-long lint clean
+
+setup: $(STAMP)
+
+# torch is installed first and pinned: 2.13.0 is the CPU build on local disk.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(VENV)/bin/glocal demo
+
+test: setup
+	$(PY) -m ruff check .
+	$(PYTEST) -n 2 -m "not slow"
+
+test-long: setup
+	$(PYTEST) -n 2 -m slow
+
+clean:
+	rm -rf $(VENV) build out sim_build .pytest_cache .hypothesis

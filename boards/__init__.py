@@ -1,0 +1,1 @@
+"""FPGA top-levels and bitstream builds for glocal (open toolchain only)."""

@@ -1,0 +1,1 @@
+"""Image compiler and host driver of the glocal chip."""

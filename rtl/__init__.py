@@ -1,0 +1,1 @@
+"""Amaranth HDL of the glocal chip. Imports the contracts of :mod:`glocal.golden`, never torch."""

@@ -1,0 +1,1 @@
+"""cocotb + Verilator harness that runs the RTL against the integer reference."""
