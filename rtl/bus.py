@@ -1,0 +1,38 @@
+"""The configuration bus: how the host interface reaches every memory and register.
+
+A request stream and a response stream; every request gets exactly one response, in
+order. Addresses are word addresses as defined in :mod:`glocal.golden.memmap`. A request
+whose address is not mapped (or a write to a read-only register) is answered with
+``error = 1`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from glocal.golden.memmap import ADDR_BITS
+
+__all__ = ["Request", "Response", "Signature"]
+
+Request = data.StructLayout({
+    "addr": unsigned(ADDR_BITS),
+    "write": unsigned(1),
+    "data": unsigned(32),
+})
+
+Response = data.StructLayout({
+    "data": unsigned(32),
+    "error": unsigned(1),
+})
+
+
+class Signature(wiring.Signature):
+    """Bus as seen by the responder (a core or the chip): requests in, responses out."""
+
+    def __init__(self):
+        super().__init__({
+            "req": In(stream.Signature(Request)),
+            "resp": Out(stream.Signature(Response)),
+        })
