@@ -14,7 +14,7 @@ from amaranth.lib.wiring import In, Out
 
 from glocal.golden.memmap import ADDR_BITS
 
-__all__ = ["Request", "Response", "Signature"]
+__all__ = ["Request", "Response", "Signature", "Control"]
 
 Request = data.StructLayout({
     "addr": unsigned(ADDR_BITS),
@@ -35,4 +35,24 @@ class Signature(wiring.Signature):
         super().__init__({
             "req": In(stream.Signature(Request)),
             "resp": Out(stream.Signature(Response)),
+        })
+
+
+class Control(wiring.Signature):
+    """Step control of a core (or the chip), as seen by the core.
+
+    Members
+    -------
+    start : In(1)
+        One-cycle pulse: run one time step on the inputs written to ``Region.AXON``
+        since the last start. Ignored while ``busy``.
+    busy : Out(1)
+        High from the cycle after ``start`` until the step, learning included, is complete
+        and every memory reads back the reference model's state after that step.
+    """
+
+    def __init__(self):
+        super().__init__({
+            "start": In(1),
+            "busy": Out(1),
         })
