@@ -45,14 +45,18 @@ class Control(wiring.Signature):
     -------
     start : In(1)
         One-cycle pulse: run one time step on the inputs written to ``Region.AXON``
-        since the last start. Ignored while ``busy``.
+        since the last start. Taken only in a cycle where ``ready`` is high.
+    ready : Out(1)
+        The core can take ``start``: the previous step's integration and firing are done
+        (its learning pass may still run, overlapped with the next integration).
     busy : Out(1)
-        High from the cycle after ``start`` until the step, learning included, is complete
-        and every memory reads back the reference model's state after that step.
+        Anything of any step still runs, learning included. When ``busy`` is low every
+        memory reads back the reference model's state after the last step.
     """
 
     def __init__(self):
         super().__init__({
             "start": In(1),
+            "ready": Out(1),
             "busy": Out(1),
         })
