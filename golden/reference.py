@@ -228,7 +228,8 @@ def step(cfg: CoreConfig, core: CoreParams, state: CoreState, x) -> CoreState:
                      refresh=(state.refresh + 1) % cfg.axons)
 
 
-def run(cfg: CoreConfig, core: CoreParams, state: CoreState, xs) -> tuple[CoreState, list[CoreState]]:
+def run(cfg: CoreConfig, core: CoreParams, state: CoreState,
+        xs) -> tuple[CoreState, list[CoreState]]:
     """Step through ``xs`` (shape (steps, ..., axons)); returns the final state and every state."""
     trace = []
     for x in xs:

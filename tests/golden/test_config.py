@@ -20,7 +20,8 @@ def test_default_config_is_valid_and_derives_widths():
     ({"h_frac": 8}, r"h_frac must be below h_bits"),
     ({"w_bits": 8.0}, r"w_bits must be an integer"),
     ({"theta_bits": 20}, r"theta_bits must not exceed u_bits"),
-    ({"beta_frac": 2, "h_frac": 10, "h_bits": 16, "acc_bits": 24}, r"h_frac \(10\) must not exceed beta_frac"),
+    ({"beta_frac": 2, "h_frac": 10, "h_bits": 16, "acc_bits": 24},
+     r"h_frac \(10\) must not exceed beta_frac"),
 ])
 def test_invalid_config_names_the_field_and_range(kwargs, message):
     with pytest.raises(ConfigError, match=message):
