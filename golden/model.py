@@ -1,0 +1,379 @@
+"""The hybrid-plasticity spiking network as PyTorch modules, float or quantization-aware.
+
+One code path computes the three variants of the paper (:class:`Variant`) in two
+precisions (:class:`Precision`):
+
+- ``FLOAT`` is the paper's model (LIF with multiplicative leak and soft reset, Hebbian
+  trace with meta-learned ``alpha``, ``beta``, ``eta``), computed in membrane units
+  (float quantities divided by the layer scale ``V_th / 2**vth_shift``).
+- ``QAT`` reproduces :func:`glocal.golden.reference.step` phase by phase on
+  integer-valued tensors (round-half-up shifts, saturation, the ``f`` table, the lazy
+  decay table gathered by row age, the round-robin refresh row), with straight-through
+  gradients. In float64 its spikes and membranes equal the reference's bit for bit.
+
+Network timing is the chip's: one time step per layer hop. Layer ``l`` at step ``t``
+receives layer ``l−1``'s spikes of step ``t−1`` (zeros at ``t = 0``); the input encoding
+feeds the first layer directly. The last layer is a non-spiking integrator (no leak, a
+threshold at the top of the membrane range, no plasticity); the class is the argmax of
+its final membrane.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from glocal.golden import fixed, quant
+from glocal.golden.config import CoreConfig
+
+__all__ = ["Variant", "Precision", "NetSpec", "LayerState", "Output", "Hidden", "Readout",
+           "Net", "Codes", "hop"]
+
+
+class Variant(enum.Enum):
+    """Which plasticity a network has (paper: GP, LP and HP models)."""
+
+    #: Global plasticity only: surrogate-gradient SNN, no Hebbian term.
+    GP = "gp"
+    #: Local plasticity: hidden weights frozen at their random init, Hebbian term on;
+    #: only the readout and the meta-parameters are trained.
+    LP = "lp"
+    #: Hybrid: trained weights plus the meta-learned Hebbian term.
+    HP = "hp"
+
+
+class Precision(enum.Enum):
+    """Arithmetic of the forward pass."""
+
+    FLOAT = "float"
+    QAT = "qat"
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """Shape and constants of a network; everything that is not trained.
+
+    Members
+    -------
+    sizes : tuple of int
+        Inputs, hidden layer widths..., classes. Each layer must fit one core.
+    variant : Variant
+    steps : int
+        Time steps per sample, ``T``.
+    vth : float
+        Firing threshold of the spiking layers, paper units.
+    vth_shift : int
+        Threshold exponent on chip: ``V_th = 2**vth_shift`` membrane units.
+    decay : float
+        Membrane leak factor of the spiking layers.
+    w_decay : float
+        Hebbian forgetting factor per plastic step (fixed, not meta-learned).
+    h_max : float
+        Clamp bound of the Hebbian trace.
+    alpha0, beta0, eta0 : float
+        Initial meta-parameters (per layer, per input, per neuron).
+    w_gain : float
+        Hidden weights start uniform in ``±w_gain/sqrt(fan_in)``.
+    cfg : CoreConfig
+    """
+
+    sizes: tuple[int, ...] = (64, 128, 10)
+    variant: Variant = Variant.HP
+    steps: int = 8
+    vth: float = 0.5
+    vth_shift: int = 7
+    decay: float = 0.5
+    w_decay: float = 0.95
+    h_max: float = 4.0
+    alpha0: float = 0.1
+    beta0: float = 0.2
+    eta0: float = 0.0
+    w_gain: float = 1.0
+    cfg: CoreConfig = field(default_factory=CoreConfig)
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) < 3:
+            raise ValueError(f"sizes needs inputs, at least one hidden layer and classes, "
+                             f"not {self.sizes!r}")
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
+            if n_in > self.cfg.axons or n_out > self.cfg.neurons:
+                raise ValueError(f"a {n_in}→{n_out} layer does not fit a core of "
+                                 f"{self.cfg.axons} axons × {self.cfg.neurons} neurons")
+        lo, hi = self.cfg.vth_shift_range
+        if not lo <= self.vth_shift <= hi:
+            raise ValueError(f"vth_shift must be in [{lo}, {hi}], not {self.vth_shift}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, not {self.steps}")
+
+
+@dataclass
+class LayerState:
+    """A spiking layer's state between steps, as in :class:`~glocal.golden.reference.CoreState`.
+
+    ``hebb`` and ``t_last`` are ``None`` for a layer without plasticity.
+    """
+
+    u: torch.Tensor
+    s: torch.Tensor
+    hebb: torch.Tensor | None = None
+    t_last: torch.Tensor | None = None
+    t: int = 0
+    refresh: int = 0
+
+
+class Output(NamedTuple):
+    """What a network forward pass returns."""
+
+    #: Readout membrane in float units, shape (batch, classes): the logits.
+    logits: torch.Tensor
+    #: Readout membrane in membrane units (integers in QAT), shape (batch, classes).
+    membrane: torch.Tensor
+    #: Spikes of every hidden layer, each shape (steps, batch, neurons).
+    spikes: list[torch.Tensor]
+    #: Final state of every hidden layer (for Hebbian traces kept across samples).
+    states: list[LayerState]
+
+
+class Codes(NamedTuple):
+    """A layer's parameters in membrane units (integer codes in QAT), reference order."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+    alpha: torch.Tensor
+    beta: torch.Tensor
+    theta: torch.Tensor
+    p_table: torch.Tensor
+    decay: float
+    h_max: int
+
+
+class _Spike(torch.autograd.Function):
+    """Heaviside ``u ≥ vth`` with the rectangular surrogate ``height·[|u − vth| < width]``."""
+
+    @staticmethod
+    def forward(ctx, u, vth: float, width: float, height: float):
+        ctx.save_for_backward(u)
+        ctx.consts = (vth, width, height)
+        return (u >= vth).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (u,) = ctx.saved_tensors
+        vth, width, height = ctx.consts
+        return grad * ((u - vth).abs() < width).to(grad.dtype) * height, None, None, None
+
+
+def hop(spikes: torch.Tensor) -> torch.Tensor:
+    """Delay a spike sequence (steps, ...) by one step: what the next layer receives."""
+    return torch.cat([torch.zeros_like(spikes[:1]), spikes[:-1]])
+
+
+class Hidden(nn.Module):
+    """A spiking layer (one core): LIF with soft reset, optionally with a Hebbian trace.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+    spec : NetSpec
+    plastic : bool
+        Hebbian term on (LP, HP) or off (GP).
+    """
+
+    def __init__(self, n_in: int, n_out: int, spec: NetSpec, *, plastic: bool) -> None:
+        super().__init__()
+        self.n_in, self.n_out, self.spec, self.plastic = n_in, n_out, spec, plastic
+        k = spec.w_gain / math.sqrt(n_in)
+        self.weight = nn.Parameter(torch.empty(n_in, n_out).uniform_(-k, k))
+        self.bias = nn.Parameter(torch.zeros(n_out))
+        if plastic:
+            self.alpha = nn.Parameter(torch.tensor(spec.alpha0))
+            self.beta = nn.Parameter(torch.full((n_in,), spec.beta0))
+            self.eta = nn.Parameter(torch.full((n_out,), spec.eta0))
+        self.scale = quant.hidden_scale(spec.vth, spec.vth_shift)
+
+    def base_parameters(self) -> list[nn.Parameter]:
+        return [self.weight, self.bias]
+
+    def meta_parameters(self) -> list[nn.Parameter]:
+        return [self.alpha, self.beta, self.eta] if self.plastic else []
+
+    def zero_state(self, batch: int, dtype=torch.float32) -> LayerState:
+        z = torch.zeros(batch, self.n_out, dtype=dtype)
+        if not self.plastic:
+            return LayerState(u=z, s=z.clone())
+        return LayerState(u=z, s=z.clone(),
+                          hebb=torch.zeros(batch, self.n_in, self.n_out, dtype=dtype),
+                          t_last=torch.zeros(batch, self.n_in, dtype=torch.long))
+
+    def codes(self, exact: bool, dtype=torch.float64) -> Codes:
+        """The layer's parameters in membrane units: the chip's integer codes if ``exact``.
+
+        The one place a spiking layer's floats meet :mod:`~glocal.golden.quant`; the
+        forward pass and the model export both read it.
+        """
+        spec, cfg, sc = self.spec, self.spec.cfg, self.scale
+        decay = quant.decay(spec.decay, cfg) if exact else spec.decay * (1 << cfg.decay_frac)
+        w = quant.weight(self.weight, sc, cfg, exact).to(dtype)
+        b = quant.bias(self.bias, sc, cfg, exact).to(dtype)
+        if not self.plastic:
+            zero = torch.zeros((), dtype=dtype)
+            return Codes(w, b, zero, torch.zeros(self.n_in, dtype=dtype),
+                         torch.zeros(self.n_out, dtype=dtype),
+                         quant.p_table(cfg, spec.w_decay, exact).to(dtype), decay, 0)
+        return Codes(w, b, quant.alpha(self.alpha, sc, cfg, exact).to(dtype),
+                     quant.beta(self.beta, cfg, exact).to(dtype),
+                     quant.theta(self.eta, spec.vth_shift, cfg, exact).to(dtype),
+                     quant.p_table(cfg, spec.w_decay, exact).to(dtype), decay,
+                     quant.h_max(spec.h_max, cfg))
+
+    def forward(self, x_seq: torch.Tensor, precision: Precision,
+                state: LayerState | None = None) -> tuple[torch.Tensor, LayerState]:
+        """Run ``x_seq`` (steps, batch, n_in); returns the spikes (steps, batch, n_out) and
+        the final state. ``state`` (default: zeros) gives membranes and Hebbian traces."""
+        spec, cfg = self.spec, self.spec.cfg
+        exact = precision is Precision.QAT
+        dt = x_seq.dtype
+        q = self.codes(exact, dt)
+        vth_int = float(1 << spec.vth_shift)
+        # Rectangular window of half-width 0.5 and height 1 in paper units.
+        spike_args = (vth_int, 0.5 / self.scale, self.scale)
+        st = state if state is not None else self.zero_state(x_seq.shape[1], dt)
+        u, s = st.u, st.s
+        acc_w = x_seq @ q.weight  # the input does not depend on the state: one matmul
+        b, decay, a, beta, theta, p, hmax = q.bias, q.decay, q.alpha, q.beta, q.theta, \
+            q.p_table, q.h_max
+        out = []
+        if self.plastic:
+            mask = (1 << cfg.ts_bits) - 1
+            rows = torch.arange(self.n_in)
+            table = torch.tensor(fixed.F_TABLE, dtype=dt)
+            hebb, t_last, t, refresh = st.hebb, st.t_last, st.t, st.refresh
+        for k in range(x_seq.shape[0]):
+            i = acc_w[k] + b
+            if self.plastic:
+                x = x_seq[k]
+                t = (t + 1) & mask
+                aged = quant.rshift(p[(t - t_last) & mask][..., None] * hebb, cfg.p_frac, exact)
+                acc_h = torch.bmm(x[:, None, :], aged)[:, 0]
+                i = i + quant.rshift(a * acc_h, cfg.alpha_frac, exact)
+            u = quant.rshift(decay * (u - s * vth_int), cfg.decay_frac, exact) + i
+            if exact:
+                u = quant.saturate(u, cfg.u_bits)
+            s = _Spike.apply(u, *spike_args)
+            out.append(s)
+            if self.plastic:
+                f = _post(u, theta, spec.vth_shift, table, exact)
+                delta = quant.rshift(beta[:, None] * f[:, None, :], cfg.learn_shift, exact)
+                new = torch.clamp(aged + delta * x[:, :, None], -hmax, hmax)
+                touched = (x != 0) | (rows == refresh)
+                hebb = torch.where(touched[..., None], new, hebb)
+                t_last = torch.where(touched, t, t_last)
+                refresh = (refresh + 1) % cfg.axons
+        if self.plastic:
+            final = LayerState(u=u, s=s, hebb=hebb, t_last=t_last, t=t, refresh=refresh)
+        else:
+            final = LayerState(u=u, s=s)
+        return torch.stack(out), final
+
+
+def _post(u, theta, vth_shift: int, table, exact: bool):
+    """Post-synaptic term ``f`` in ``2**-F_FRAC`` units: the table (exact) or 128·tanh."""
+    z = (u - theta) / (1 << vth_shift)
+    smooth = (1 << fixed.F_FRAC) * torch.tanh(z)
+    if not exact:
+        return smooth
+    half = fixed.F_SIZE // 2
+    idx = torch.clamp(torch.floor((u - theta) / (1 << (vth_shift - fixed.F_IN_FRAC))),
+                      -half, half - 1)
+    return smooth + (table[idx.long() + half] - smooth).detach()
+
+
+class Readout(nn.Module):
+    """The non-spiking integrator on the last core: no leak, no plasticity.
+
+    On chip it is a core with ``decay = 2**decay_frac``, ``vth_shift`` at its maximum,
+    ``alpha = 0`` and learning off; QAT runs exactly that (saturation and, should the
+    membrane ever reach the threshold, its soft reset included).
+    """
+
+    def __init__(self, n_in: int, n_out: int, spec: NetSpec) -> None:
+        super().__init__()
+        self.n_in, self.n_out, self.spec = n_in, n_out, spec
+        k = 1.0 / math.sqrt(n_in)
+        self.weight = nn.Parameter(torch.empty(n_in, n_out).uniform_(-k, k))
+        self.bias = nn.Parameter(torch.zeros(n_out))
+        self.vth_shift = spec.cfg.vth_shift_range[1]
+
+    def base_parameters(self) -> list[nn.Parameter]:
+        return [self.weight, self.bias]
+
+    def meta_parameters(self) -> list[nn.Parameter]:
+        return []
+
+    def scale(self) -> torch.Tensor:
+        return quant.readout_scale(self.weight, self.spec.cfg)
+
+    def codes(self, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Integer weight and bias codes and the scale they were made with."""
+        cfg, sc = self.spec.cfg, self.scale()
+        return (quant.weight(self.weight, sc, cfg, True).to(dtype),
+                quant.bias(self.bias, sc, cfg, True).to(dtype), sc)
+
+    def forward(self, x_seq: torch.Tensor, precision: Precision) -> tuple[torch.Tensor,
+                                                                            torch.Tensor]:
+        """Final membrane of ``x_seq`` (steps, batch, n_in): (float units, membrane units)."""
+        cfg = self.spec.cfg
+        if precision is Precision.FLOAT:
+            # A lossless integrator that never fires: the membrane is the summed current.
+            logits = x_seq.sum(0) @ self.weight.to(x_seq.dtype) + x_seq.shape[0] * self.bias
+            return logits, logits / self.scale()
+        w, b, sc = self.codes(x_seq.dtype)
+        vth = float(1 << self.vth_shift)
+        u = torch.zeros(x_seq.shape[1], self.n_out, dtype=x_seq.dtype)
+        s = torch.zeros_like(u)
+        for i in x_seq @ w + b:
+            # decay = 2**decay_frac: rnd(decay·v) = v exactly.
+            u = quant.saturate(u - s * vth + i, cfg.u_bits)
+            s = (u >= vth).to(u.dtype)
+        return u * sc, u
+
+
+class Net(nn.Module):
+    """Input → spiking (plastic) hidden layers → readout, one core per layer."""
+
+    def __init__(self, spec: NetSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        plastic = spec.variant is not Variant.GP
+        pairs = list(zip(spec.sizes[:-2], spec.sizes[1:-1], strict=True))
+        self.hidden = nn.ModuleList([Hidden(a, b, spec, plastic=plastic) for a, b in pairs])
+        self.readout = Readout(spec.sizes[-2], spec.sizes[-1], spec)
+        if spec.variant is Variant.LP:
+            for layer in self.hidden:
+                for p in layer.base_parameters():
+                    p.requires_grad_(False)
+
+    def base_parameters(self) -> list[nn.Parameter]:
+        ps = [p for m in [*self.hidden, self.readout] for p in m.base_parameters()]
+        return [p for p in ps if p.requires_grad]
+
+    def meta_parameters(self) -> list[nn.Parameter]:
+        return [p for m in self.hidden for p in m.meta_parameters()]
+
+    def forward(self, x_seq: torch.Tensor, precision: Precision = Precision.FLOAT,
+                states: list[LayerState] | None = None) -> Output:
+        """Run a batch of encoded inputs ``x_seq`` (steps, batch, inputs)."""
+        spikes, finals = [], []
+        inp = x_seq
+        for n, layer in enumerate(self.hidden):
+            s, st = layer(inp, precision, None if states is None else states[n])
+            spikes.append(s)
+            finals.append(st)
+            inp = hop(s)
+        logits, membrane = self.readout(inp, precision)
+        return Output(logits, membrane, spikes, finals)

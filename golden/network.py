@@ -1,0 +1,88 @@
+"""Chip-level integer reference: the whole network, one core per layer, hop by hop.
+
+Every core computes step ``t`` (:func:`glocal.golden.reference.step`), then spikes travel:
+layer ``l`` at step ``t`` receives layer ``l−1``'s spikes of step ``t−1`` (zeros at the
+first step); the input spikes of step ``t`` feed the first layer directly. Neuron ``j`` of
+one layer drives axon ``j`` of the next (the routing of the chip issues will generalise
+this). The class is the argmax of the readout's final membrane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from glocal.golden import reference
+from glocal.golden.export import ChipModel
+from glocal.golden.reference import CoreState
+
+__all__ = ["NetworkRun", "zero_states", "next_sample", "run_network"]
+
+
+@dataclass(frozen=True)
+class NetworkRun:
+    """What :func:`run_network` returns.
+
+    Members
+    -------
+    membrane : ndarray, shape (..., classes)
+        Readout membranes after the last step.
+    prediction : ndarray, shape (...)
+        Argmax of ``membrane`` (first maximum on ties).
+    spikes : list of ndarray
+        Spikes of every layer but the readout, each shape (steps, ..., neurons).
+    states : list of CoreState
+        Every core's state after the last step.
+    """
+
+    membrane: np.ndarray
+    prediction: np.ndarray
+    spikes: list[np.ndarray]
+    states: list[CoreState]
+
+
+def zero_states(model: ChipModel, batch: tuple[int, ...] = ()) -> list[CoreState]:
+    """Every core after reset."""
+    return [CoreState.zeros(model.cfg, batch) for _ in model.layers]
+
+
+def next_sample(states: list[CoreState]) -> list[CoreState]:
+    """States for the next sample when Hebbian traces persist: membranes and spikes cleared,
+    ``H``, its timestamps, the plastic clock and the refresh row kept."""
+    return [replace(s, u=np.zeros_like(s.u), s=np.zeros_like(s.s)) for s in states]
+
+
+def _pad(x: np.ndarray, width: int) -> np.ndarray:
+    out = np.zeros(x.shape[:-1] + (width,), dtype=np.int64)
+    out[..., :x.shape[-1]] = x
+    return out
+
+
+def run_network(model: ChipModel, x_spikes, states: list[CoreState] | None = None
+                ) -> NetworkRun:
+    """Run the integer network on input spikes ``x_spikes`` (steps, ..., inputs), 0/1.
+
+    ``states`` (default: all zeros) lets Hebbian traces persist from a previous sample;
+    see :func:`next_sample`.
+    """
+    cfg, layers = model.cfg, model.layers
+    x = np.asarray(x_spikes)
+    if x.shape[-1] != layers[0].n_in:
+        raise ValueError(f"input must have {layers[0].n_in} channels, not {x.shape[-1]}")
+    if not np.isin(x, (0, 1)).all():
+        raise ValueError("input must be spikes (0 or 1); analog encodings cannot drive a core")
+    x = x.astype(np.int64)
+    states = list(states) if states is not None else zero_states(model, x.shape[1:-1])
+    spikes: list[list[np.ndarray]] = [[] for _ in layers[:-1]]
+    for xt in x:
+        inputs = [_pad(xt, cfg.axons)] + [
+            _pad(st.s[..., :layer.n_out], cfg.axons)
+            for st, layer in zip(states[:-1], layers[:-1], strict=True)]
+        states = [reference.step(cfg, layer.params, st, inp)
+                  for layer, st, inp in zip(layers, states, inputs, strict=True)]
+        for out, st, layer in zip(spikes, states[:-1], layers[:-1], strict=True):
+            out.append(st.s[..., :layer.n_out])
+    membrane = states[-1].u[..., :layers[-1].n_out]
+    return NetworkRun(membrane=membrane, prediction=membrane.argmax(-1),
+                      spikes=[np.stack(s) for s in spikes], states=states)
