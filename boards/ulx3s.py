@@ -1,0 +1,48 @@
+"""ULX3S 85F: Lattice ECP5 LFE5U-85F, 25 MHz oscillator, FT231X USB-serial."""
+
+from __future__ import annotations
+
+import os
+
+from amaranth.hdl import ClockDomain, Instance, Module, Signal
+from amaranth.lib.cdc import ResetSynchronizer
+from amaranth_boards.ulx3s import ULX3S_85F_Platform
+
+from glocal.boards.board import Board
+from glocal.boards.pll import ecp5_pll
+
+__all__ = ["ULX3S"]
+
+
+class ULX3S(Board):
+    name = "ulx3s"
+    f_ref_mhz = 25.0
+    default_mhz = 100.0
+    bitstream_ext = ".bit"
+
+    def platform(self):
+        # amaranth-boards' ULX3S platform checks for openFPGALoader even when only
+        # building; Debian's package provides it (OPENFPGALOADER may name another path).
+        os.environ.setdefault("OPENFPGALOADER", "openFPGALoader")
+        return ULX3S_85F_Platform()
+
+    def clock_domain(self, m: Module, platform, mhz: float) -> float:
+        pll = ecp5_pll(self.f_ref_mhz, mhz)
+        clk_in = platform.request(platform.default_clk, dir="i")
+        m.domains.sync = cd = ClockDomain("sync")
+        locked = Signal()
+        m.submodules.pll = Instance(
+            "EHXPLLL",
+            a_FREQUENCY_PIN_CLKI=str(self.f_ref_mhz), a_FREQUENCY_PIN_CLKOP=str(pll.f_out),
+            a_ICP_CURRENT="12", a_LPF_RESISTOR="8", a_MFG_ENABLE_FILTEROPAMP="1",
+            a_MFG_GMCREF_SEL="2",
+            p_PLLRST_ENA="DISABLED", p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED",
+            p_DPHASE_SOURCE="DISABLED", p_OUTDIVIDER_MUXA="DIVA", p_CLKOP_ENABLE="ENABLED",
+            p_CLKI_DIV=pll.clki_div, p_CLKFB_DIV=pll.clkfb_div, p_CLKOP_DIV=pll.clkop_div,
+            p_CLKOP_CPHASE=(pll.clkop_div - 1) // 2, p_CLKOP_FPHASE=0, p_FEEDBK_PATH="CLKOP",
+            i_RST=0, i_STDBY=0, i_CLKI=clk_in.i, i_CLKFB=cd.clk, i_PHASESEL0=0, i_PHASESEL1=0,
+            i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1, i_PLLWAKESYNC=0, i_ENCLKOP=0,
+            o_CLKOP=cd.clk, o_LOCK=locked)
+        m.submodules.reset_sync = ResetSynchronizer(~locked, domain="sync")
+        platform.add_clock_constraint(cd.clk, pll.f_out * 1e6)
+        return pll.f_out
