@@ -1,0 +1,85 @@
+"""Plasticity engine datapath: the local rule applied to one lane group of one row.
+
+Per :func:`glocal.golden.reference.learn` and ``post_trace``, for every lane ``l``::
+
+    f[l]     = F_TABLE[clamp((u − θ) >> (vth_shift − 5), −128, 127) + 128]   # soma pass
+    H_new[l] = clamp(H̃[l] + x·rnd(β_i·f[l], learn_shift), −h_max, h_max)    # learn pass
+
+`trace_index` builds the table index (the table itself is a ROM in the core); `Plastic`
+is the combinational update the core wraps between its memory reads and the write of H.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from glocal.golden import fixed
+from glocal.golden.config import CoreConfig
+from glocal.rtl.arith import rshift_round
+from glocal.rtl.dendrite import aged, lanes_of
+
+__all__ = ["Plastic", "trace_index"]
+
+
+def trace_index(m: Module, cfg: CoreConfig, u, theta, vth_shift):
+    """Unsigned 8-bit index into ``F_TABLE`` of the post-synaptic term of one neuron."""
+    half = fixed.F_SIZE // 2
+    diff = Signal(signed(cfg.u_bits + 1))
+    m.d.comb += diff.eq(u - theta)
+    z = Signal(signed(cfg.u_bits + 1))
+    shift_bits = max(1, (cfg.vth_shift_range[1] - fixed.F_IN_FRAC).bit_length())
+    m.d.comb += z.eq(diff >> (vth_shift - fixed.F_IN_FRAC)[:shift_bits])
+    idx = Signal(unsigned(8))
+    m.d.comb += idx.eq(Mux(z < -half, 0, Mux(z > half - 1, fixed.F_SIZE - 1, z + half)))
+    return idx
+
+
+class Plastic(wiring.Component):
+    """Hebbian update of one lane group.
+
+    Parameters
+    ----------
+    cfg : CoreConfig
+
+    Members
+    -------
+    p : In(unsigned(cfg.p_bits))
+        Decay factor of the row.
+    h : In(lanes_of(cfg, h_bits))
+        Stored Hebbian weights of the lane group.
+    beta : In(signed(cfg.beta_bits))
+        Learning rate of the row's axon.
+    f : In(lanes_of(cfg, 8))
+        Post-synaptic terms of the lane group's neurons.
+    x : In(1)
+        The row's axon was active this step (else the row is only refreshed: aged and
+        clamped).
+    h_max : In(unsigned(cfg.h_bits - 1))
+        Clamp bound.
+    h_new : Out(lanes_of(cfg, h_bits))
+    """
+
+    def __init__(self, *, cfg: CoreConfig):
+        self._cfg = cfg
+        super().__init__({
+            "p": In(unsigned(cfg.p_bits)),
+            "h": In(lanes_of(cfg, cfg.h_bits)),
+            "beta": In(signed(cfg.beta_bits)),
+            "f": In(lanes_of(cfg, fixed.F_BITS)),
+            "x": In(1),
+            "h_max": In(unsigned(cfg.h_bits - 1)),
+            "h_new": Out(lanes_of(cfg, cfg.h_bits)),
+        })
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        m = Module()
+        lim = self.h_max
+        for l in range(cfg.lanes):
+            delta = Mux(self.x, rshift_round(self.beta * self.f[l], cfg.learn_shift), 0)
+            s = Signal(signed(cfg.h_bits + cfg.beta_bits + fixed.F_BITS + 1), name=f"sum{l}")
+            m.d.comb += s.eq(aged(cfg, self.p, self.h[l]) + delta)
+            m.d.comb += self.h_new[l].eq(Mux(s > lim, lim, Mux(s < -lim, -lim, s)))
+        return m

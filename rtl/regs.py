@@ -1,0 +1,211 @@
+"""Regs: the core's bus decoder, scalar registers and performance counters.
+
+Every request on the configuration bus is decoded here against :mod:`glocal.golden.memmap`.
+Register accesses are answered from this block; memory accesses are handed to the core
+through the ``mem`` port (one read or write strobe in the cycle the request is taken,
+read data back the cycle after), so that the core, which owns the memories, can share
+their ports between the bus and its passes. An address outside the map, a core index
+other than 0, a write to a read-only register, or a ``REFRESH`` value past the last axon
+is answered with ``error = 1``, sets the sticky ``STATUS`` bit 1 and changes nothing.
+
+Bus timing: a request is taken, its response is offered two cycles later (one for a
+decode error or a write), and the next request is taken after the response.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from glocal.golden.config import CoreConfig
+from glocal.golden.memmap import (
+    CORE_SHIFT,
+    INDEX_BITS,
+    REG_WRITABLE,
+    REGION_SHIFT,
+    Reg,
+    Region,
+    region_size,
+)
+from glocal.rtl.bus import Signature as BusSignature
+
+__all__ = ["Regs", "MemPort", "COUNTERS"]
+
+#: Performance counters, each with the widest increment it takes in one cycle.
+COUNTERS = {
+    Reg.STEPS: 1, Reg.CYC_INTEGRATE: 1, Reg.CYC_FIRE: 1, Reg.CYC_LEARN: 1, Reg.CYC_STEP: 1,
+    Reg.SYN_OPS: 11, Reg.PLASTIC_UPDATES: 5, Reg.SPIKES_IN: 1, Reg.SPIKES_OUT: 5,
+}
+
+
+class MemPort(wiring.Signature):
+    """Memory access handed from `Regs` to the core (seen from `Regs`).
+
+    Members
+    -------
+    region : Out(4), index : Out(20), data : Out(32), we : Out(1)
+        The offered request (``we``: it is a write), decoded combinationally.
+    read, write : Out(1)
+        Strobes: the request is taken this cycle.
+    stall : In(1)
+        The core cannot serve ``region`` now (combinational from ``region``/``write``).
+    rdata : In(32)
+        Read data, extended to 32 bits, in the cycle after ``read``.
+    """
+
+    def __init__(self):
+        super().__init__({
+            "region": Out(4), "index": Out(INDEX_BITS), "data": Out(32), "we": Out(1),
+            "read": Out(1), "write": Out(1), "stall": In(1), "rdata": In(32),
+        })
+
+
+class Regs(wiring.Component):
+    """Bus decoder, register file and counters of one core.
+
+    Parameters
+    ----------
+    cfg : CoreConfig
+
+    Members
+    -------
+    bus : Out(bus.Signature())
+    mem : Out(MemPort())
+        Memory accesses for the core to perform.
+    vth_shift, decay, alpha, h_max, learn, t, refresh : Out
+        Register values, at the widths of their reference counterparts.
+    busy : In(1)
+        A step runs: register writes wait (reads are answered).
+    t_next : In(1)
+        Advance the plastic clock ``t`` (start of a learning step).
+    refresh_next : In(1)
+        Advance the refresh row (end of a learning step).
+    add_<counter> : In(unsigned)
+        Per-cycle increments of the performance counters of `COUNTERS`.
+    """
+
+    def __init__(self, *, cfg: CoreConfig):
+        self._cfg = cfg
+        members = {
+            "bus": Out(BusSignature()),
+            "mem": Out(MemPort()),
+            "vth_shift": Out(range(cfg.vth_shift_range[1] + 1), init=cfg.vth_shift_range[0]),
+            "decay": Out(unsigned(cfg.decay_bits)),
+            "alpha": Out(signed(cfg.alpha_bits)),
+            "h_max": Out(unsigned(cfg.h_bits - 1)),
+            "learn": Out(1),
+            "t": Out(unsigned(cfg.ts_bits)),
+            "refresh": Out(range(cfg.axons)),
+            "busy": In(1),
+            "t_next": In(1),
+            "refresh_next": In(1),
+        }
+        for reg, width in COUNTERS.items():
+            members[f"add_{reg.name.lower()}"] = In(width)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        m = Module()
+        req, resp = self.bus.req, self.bus.resp
+        addr = req.payload.addr
+        region = addr[REGION_SHIFT:CORE_SHIFT]
+        index = addr[:INDEX_BITS]
+        write = req.payload.write
+        wdata = req.payload.data
+
+        error = Signal()        # sticky STATUS bit 1
+        counters = {reg: Signal(32, name=reg.name.lower()) for reg in COUNTERS}
+        for reg, value in counters.items():
+            m.d.sync += value.eq(value + getattr(self, f"add_{reg.name.lower()}"))
+
+        # -- decode (combinational, from the offered request) ------------------------------
+        mapped = Signal()
+        is_mem = Signal()
+        with m.Switch(region):
+            for reg_region in Region:
+                with m.Case(reg_region):
+                    m.d.comb += mapped.eq(index < region_size(cfg, reg_region))
+                    m.d.comb += is_mem.eq(reg_region != Region.REGS)
+        writable = Signal()
+        for reg in REG_WRITABLE:
+            with m.If(index == reg):
+                m.d.comb += writable.eq(1)
+        bad_value = (index == Reg.REFRESH) & (wdata >= cfg.axons)
+        ok = Signal()
+        m.d.comb += ok.eq((addr[CORE_SHIFT:] == 0) & mapped
+                          & (is_mem | ~write | (writable & ~bad_value)))
+        m.d.comb += [self.mem.region.eq(region), self.mem.index.eq(index),
+                     self.mem.data.eq(wdata), self.mem.we.eq(write)]
+
+        # -- request/response ----------------------------------------------------------------
+        resp_data = Signal(32)
+        resp_error = Signal()
+        reg_index = Signal(range(len(Reg)))
+        from_mem = Signal()
+        m.d.comb += [resp.payload.data.eq(resp_data), resp.payload.error.eq(resp_error)]
+        with m.FSM(name="bus"):
+            with m.State("IDLE"):
+                wait = Signal()
+                m.d.comb += wait.eq(ok & Mux(is_mem, self.mem.stall, self.busy & write))
+                m.d.comb += req.ready.eq(~wait)
+                take = req.valid & ~wait
+                with m.If(take):
+                    m.d.sync += [resp_error.eq(~ok), resp_data.eq(0),
+                                 reg_index.eq(index), from_mem.eq(is_mem)]
+                    with m.If(~ok):
+                        m.d.sync += error.eq(1)
+                        m.next = "RESP"
+                    with m.Elif(write):
+                        m.next = "RESP"
+                        with m.If(is_mem):
+                            m.d.comb += self.mem.write.eq(1)
+                        with m.Else():
+                            self._write_reg(m, index, wdata, error)
+                    with m.Else():
+                        m.d.comb += self.mem.read.eq(is_mem)
+                        m.next = "CAPTURE"
+            with m.State("CAPTURE"):
+                with m.If(from_mem):
+                    m.d.sync += resp_data.eq(self.mem.rdata)
+                with m.Else(), m.Switch(reg_index):
+                    for reg in Reg:
+                        with m.Case(reg):
+                            m.d.sync += resp_data.eq(
+                                self._read_reg(reg, counters, error))
+                m.next = "RESP"
+            with m.State("RESP"):
+                m.d.comb += resp.valid.eq(1)
+                with m.If(resp.ready):
+                    m.next = "IDLE"
+
+        # Clock and refresh advance under the controller, outside bus writes (which wait
+        # while busy).
+        with m.If(self.t_next):
+            m.d.sync += self.t.eq(self.t + 1)
+        with m.If(self.refresh_next):
+            m.d.sync += self.refresh.eq(Mux(self.refresh == cfg.axons - 1, 0,
+                                             self.refresh + 1))
+        return m
+
+    def _write_reg(self, m, index, wdata, error):
+        targets = {Reg.VTH_SHIFT: self.vth_shift, Reg.DECAY: self.decay, Reg.ALPHA: self.alpha,
+                   Reg.H_MAX: self.h_max, Reg.LEARN: self.learn, Reg.T: self.t,
+                   Reg.REFRESH: self.refresh}
+        with m.Switch(index):
+            for reg, sig in targets.items():
+                with m.Case(reg):
+                    m.d.sync += sig.eq(wdata)
+            with m.Case(Reg.STATUS), m.If(wdata[1]):
+                m.d.sync += error.eq(0)
+
+    def _read_reg(self, reg, counters, error):
+        if reg in counters:
+            return counters[reg]
+        if reg == Reg.STATUS:
+            return self.busy | error << 1
+        return {Reg.VTH_SHIFT: self.vth_shift, Reg.DECAY: self.decay, Reg.ALPHA: self.alpha,
+                Reg.H_MAX: self.h_max, Reg.LEARN: self.learn, Reg.T: self.t,
+                Reg.REFRESH: self.refresh}[reg]
+
