@@ -1,0 +1,130 @@
+"""The whole core in Amaranth's simulator, driven through its bus by `CoreDriver`.
+
+Random cores against the reference model, the bus's refusal of bad requests, and
+on-chip learning changing the response to the next sample.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from glocal.golden import reference
+from glocal.golden.config import CoreConfig
+from glocal.golden.memmap import Reg, Region, region_size
+from glocal.golden.reference import CoreParams, CoreState, Registers
+from glocal.rtl.core import Core
+from glocal.sim.coredrv import AmaranthPort, CoreDriver, address
+from glocal.sim.cores import random_run
+
+SMALL = CoreConfig(axons=12, neurons=8, lanes=2, acc_bits=12)
+
+
+def simulate(cfg, bench):
+    """Run ``bench(drv)`` against a fresh core; return what it returns."""
+    dut = Core(cfg=cfg)
+    out = {}
+
+    async def tb(ctx):
+        out["value"] = await bench(CoreDriver(cfg, AmaranthPort(ctx, dut)))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(tb)
+    sim.run()
+    return out["value"]
+
+
+async def run_and_compare(cfg, drv, params, state, xs, learn):
+    """Load, step through ``xs`` and assert the state equals the reference after each step."""
+    await drv.load(replace(params, regs=replace(params.regs, learn=learn[0])), state)
+    trace = []
+    for k, x in enumerate(xs):
+        await drv.write_reg(Reg.LEARN, int(learn[k]))
+        state = reference.step(cfg, replace(params, regs=replace(params.regs, learn=learn[k])),
+                               state, x)
+        await drv.step(x)
+        got = await drv.read_state()
+        for name in ("u", "s", "hebb", "t_last"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(state, name),
+                                          err_msg=f"step {k}: {name}")
+        assert (got.t, got.refresh) == (state.t, state.refresh), f"step {k}"
+        trace.append(got)
+    return trace
+
+
+@pytest.mark.parametrize("cfg,seed", [(SMALL, 1), (SMALL, 2),
+                                      (CoreConfig(axons=5, neurons=4, lanes=4, acc_bits=11), 3)])
+def test_core_steps_equal_reference(cfg, seed):
+    run = random_run(cfg, seed, 4)
+
+    async def bench(drv):
+        await run_and_compare(cfg, drv, run.params, run.state, run.xs, run.learn)
+
+    simulate(cfg, bench)
+
+
+def test_bad_requests_are_refused_and_write_nothing():
+    cfg = SMALL
+    run = random_run(cfg, 7, 1)
+    a, n = cfg.axons, cfg.neurons
+    bad = [
+        address(Region.WEIGHT, a * n), address(Region.HEBB, a * n + 1),
+        address(Region.T_LAST, a), address(Region.BIAS, n), address(Region.U, 0xFFFFF),
+        address(Region.P_TABLE, region_size(cfg, Region.P_TABLE)),
+        address(Region.AXON, a), address(Region.REGS, len(Reg)),
+        address(Region.WEIGHT, 0, core=1), address(Region.REGS, 0, core=255),
+        address(11, 0), address(15, 3),
+    ]
+    readonly = [address(Region.REGS, int(r)) for r in Reg if r >= Reg.STEPS]
+
+    async def bench(drv):
+        await drv.load(run.params, run.state)
+        before = await drv.read_state()
+        weights = await drv.read_many(Region.WEIGHT, a * n)
+        assert await drv.read_reg(Reg.STATUS) == 0
+        for addr in bad + readonly + [address(Region.REGS, int(Reg.REFRESH))]:
+            value = a if addr == address(Region.REGS, int(Reg.REFRESH)) else 0x5A5A5A5A
+            (_, err), = await drv.port.transact([(addr, 1, value)])
+            assert err == 1, f"write to {addr:#010x} was not refused"
+            assert await drv.read_reg(Reg.STATUS) & 2, f"{addr:#010x} did not set STATUS"
+            await drv.write_reg(Reg.STATUS, 2)
+            assert await drv.read_reg(Reg.STATUS) == 0
+        for addr in bad:
+            (_, err), = await drv.port.transact([(addr, 0, 0)])
+            assert err == 1, f"read of {addr:#010x} was not refused"
+        after = await drv.read_state()
+        for name in ("u", "s", "hebb", "t_last"):
+            np.testing.assert_array_equal(getattr(after, name), getattr(before, name))
+        np.testing.assert_array_equal(await drv.read_many(Region.WEIGHT, a * n), weights)
+        assert (after.t, after.refresh) == (before.t, before.refresh)
+        for offset in range(int(Reg.STEPS), len(Reg)):
+            assert await drv.read_reg(Reg(offset)) == 0
+        assert not (await drv.read_many(Region.AXON, a)).any()
+
+    simulate(cfg, bench)
+
+
+def test_on_chip_learning_changes_hebb_and_the_next_response():
+    cfg = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12)
+    a, n = cfg.axons, cfg.neurons
+    rng = np.random.default_rng(3)
+    params = CoreParams(
+        weight=rng.integers(-4, 5, (a, n)), bias=np.zeros(n, np.int64),
+        beta=np.full(a, 100), theta=np.full(n, -1000),      # f near +1 everywhere
+        p_table=reference.decay_table(cfg, 0.95),
+        regs=Registers(vth_shift=8, decay=128, alpha=1 << cfg.alpha_frac, h_max=120))
+    sample = (rng.random(a) < 0.5).astype(np.int64)
+    xs = np.array([sample] * 4)
+    state = CoreState.zeros(cfg)
+
+    async def bench(drv):
+        on = await run_and_compare(cfg, drv, params, state, xs, [True, True, True, False])
+        off = await run_and_compare(cfg, drv, params, state, xs, [False] * 4)
+        return on, off
+
+    on, off = simulate(cfg, bench)
+    assert np.abs(on[2].hebb).sum() > 0 and np.all(off[2].hebb == 0), "H did not learn"
+    # The fourth step (learning off) sees the learned H: a different membrane.
+    assert not np.array_equal(on[3].u, off[3].u), "learning did not change the response"
