@@ -14,6 +14,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(out_dir=args.out, quick=args.quick)
 
 
+def _train(args: argparse.Namespace) -> int:
+    from glocal.golden.train import run_cli
+
+    return run_cli(vars(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glocal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -22,6 +28,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="out/demo", help="folder for plots and results")
     demo.add_argument("--quick", action="store_true", help="small sizes, for tests")
     demo.set_defaults(func=_demo)
+
+    tr = sub.add_parser("train", help="train a GP/LP/HP network and export it for the chip")
+    tr.add_argument("--data", default="digits", help="digits (embedded), mnist, fashion, nmnist")
+    tr.add_argument("--data-dir", help="folder of the local MNIST/Fashion/N-MNIST files")
+    tr.add_argument("--model", default="hp", choices=["gp", "lp", "hp"], help="variant")
+    for name, kind in [("hidden", int), ("steps", int), ("epochs", int), ("qat-epochs", int),
+                       ("batch", int), ("lr", float), ("meta-lr", float), ("seed", int)]:
+        tr.add_argument(f"--{name}", type=kind, help="default: golden.train.TrainConfig")
+    tr.add_argument("--encoding", choices=["rate", "direct", "latency"])
+    tr.add_argument("--hebb", choices=["reset", "persist"], help="Hebbian state per sample")
+    tr.add_argument("--freeze-meta", action="store_true", help="ablation: alpha/beta/eta fixed")
+    tr.add_argument("--out", default="out/train", help="folder for metrics and plots")
+    tr.add_argument("--model-path", help="model file (default out/models/<data>-<model>.npz)")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tr.set_defaults(func=_train)
     return parser
 
 

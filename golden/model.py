@@ -244,9 +244,10 @@ class Hidden(nn.Module):
         spike_args = (vth_int, 0.5 / self.scale, self.scale)
         st = state if state is not None else self.zero_state(x_seq.shape[1], dt)
         u, s = st.u, st.s
-        acc_w = x_seq @ q.weight  # the input does not depend on the state: one matmul
-        b, decay, a, beta, theta, p, hmax = q.bias, q.decay, q.alpha, q.beta, q.theta, \
-            q.p_table, q.h_max
+        # The input does not depend on the state: one matmul for all steps.
+        acc = torch.addmm(q.bias, x_seq.flatten(0, 1), q.weight).view(*x_seq.shape[:2], -1)
+        leak = spec.decay
+        decay, a, beta, theta, p, hmax = q.decay, q.alpha, q.beta, q.theta, q.p_table, q.h_max
         out = []
         if self.plastic:
             mask = (1 << cfg.ts_bits) - 1
@@ -254,25 +255,37 @@ class Hidden(nn.Module):
             table = torch.tensor(fixed.F_TABLE, dtype=dt)
             hebb, t_last, t, refresh = st.hebb, st.t_last, st.t, st.refresh
         for k in range(x_seq.shape[0]):
-            i = acc_w[k] + b
+            i = acc[k]
             if self.plastic:
                 x = x_seq[k]
                 t = (t + 1) & mask
-                aged = quant.rshift(p[(t - t_last) & mask][..., None] * hebb, cfg.p_frac, exact)
+                if exact:
+                    aged = quant.rshift(p[(t - t_last) & mask][..., None] * hebb, cfg.p_frac,
+                                        True)
+                else:
+                    # Unrounded, the lazy decay equals decaying every row at every step.
+                    aged = spec.w_decay * hebb
                 acc_h = torch.bmm(x[:, None, :], aged)[:, 0]
                 i = i + quant.rshift(a * acc_h, cfg.alpha_frac, exact)
-            u = quant.rshift(decay * (u - s * vth_int), cfg.decay_frac, exact) + i
             if exact:
-                u = quant.saturate(u, cfg.u_bits)
+                u = quant.saturate(
+                    quant.rshift(decay * (u - s * vth_int), cfg.decay_frac, True) + i, cfg.u_bits)
+            else:  # the same without rounding, in two fused ops
+                u = torch.add(i, torch.sub(u, s, alpha=vth_int), alpha=leak)
             s = _Spike.apply(u, *spike_args)
             out.append(s)
             if self.plastic:
                 f = _post(u, theta, spec.vth_shift, table, exact)
                 delta = quant.rshift(beta[:, None] * f[:, None, :], cfg.learn_shift, exact)
                 new = torch.clamp(aged + delta * x[:, :, None], -hmax, hmax)
-                touched = (x != 0) | (rows == refresh)
-                hebb = torch.where(touched[..., None], new, hebb)
-                t_last = torch.where(touched, t, t_last)
+                if exact:
+                    touched = (x != 0) | (rows == refresh)
+                    hebb = torch.where(touched[..., None], new, hebb)
+                    t_last = torch.where(touched, t, t_last)
+                else:
+                    # An untouched row's new value is its aged one: store every row.
+                    hebb = new
+                    t_last = torch.full_like(t_last, t)
                 refresh = (refresh + 1) % cfg.axons
         if self.plastic:
             final = LayerState(u=u, s=s, hebb=hebb, t_last=t_last, t=t, refresh=refresh)

@@ -1,0 +1,397 @@
+"""Two-phase training of the GP / LP / HP networks, evaluation, export, metrics and plots.
+
+Each batch takes two optimizer steps: one on the base parameters (``W``, ``b``) with a
+training batch, then one on the meta-local parameters (``alpha``, ``beta``, ``eta``) with
+a batch of a held-out *meta* split (the paper's bilevel form, first order). The Hebbian
+trace is part of the autograd graph, so the meta gradient flows through its dynamics.
+The last ``qat_epochs`` epochs train the quantization-aware forward pass, whose eval-mode
+output the integer reference reproduces exactly.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in DistributedDataParallel
+(gloo) and each process trains on its shard of every epoch; rank 0 writes the outputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from glocal.golden import data as datasets
+from glocal.golden import export, network
+from glocal.golden.config import CoreConfig
+from glocal.golden.encode import Encoding, encode
+from glocal.golden.model import LayerState, Net, NetSpec, Precision, Variant
+
+__all__ = ["TrainConfig", "HebbMode", "train", "load_net", "run_cli", "evaluate", "evaluate_chip",
+           "encode_set"]
+
+
+class HebbMode:
+    """Hebbian state between samples: ``RESET`` (zero at every sample start, the default)
+    or ``PERSIST`` (carried from sample to sample, as a chip running a stream would)."""
+
+    RESET = "reset"
+    PERSIST = "persist"
+    ALL = (RESET, PERSIST)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; the defaults are the digits settings we report."""
+
+    data: str = "digits"
+    data_dir: str | None = None
+    variant: Variant = Variant.HP
+    hidden: int = 128
+    steps: int = 8
+    encoding: Encoding = Encoding.RATE
+    epochs: int = 40
+    qat_epochs: int = 10
+    batch: int = 32
+    lr: float = 2e-3
+    meta_lr: float = 5e-3
+    meta_split: float = 0.1
+    freeze_meta: bool = False
+    hebb_mode: str = HebbMode.RESET
+    seed: int = 0
+    vth: float = 0.5
+    vth_shift: int = 7
+    decay: float = 0.5
+    w_decay: float = 0.95
+    h_max: float = 4.0
+    alpha0: float = 0.1
+    beta0: float = 0.2
+    eta0: float = 0.0
+    out: str = "out/train"
+    model_path: str | None = None
+    progress: bool = True
+    #: Intra-op threads per process. One: these tensors are small, and on a shared
+    #: 2-core machine more threads than free cores slows every op down many times.
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.hebb_mode not in HebbMode.ALL:
+            raise ValueError(f"hebb_mode must be one of {HebbMode.ALL}, not {self.hebb_mode!r}")
+        if not 0 <= self.qat_epochs <= self.epochs:
+            raise ValueError(f"qat_epochs must be in [0, epochs={self.epochs}], "
+                             f"not {self.qat_epochs}")
+
+    @property
+    def name(self) -> str:
+        return f"{self.data}-{self.variant.value}" + ("-frozen" if self.freeze_meta else "")
+
+
+def _core_config(sizes: tuple[int, ...]) -> CoreConfig:
+    """The default core, widened (up to 1024) if a layer's fan-in or width needs it."""
+    widest = max(sizes)
+    if widest <= 256:
+        return CoreConfig()
+    n = 1 << (widest - 1).bit_length()
+    return CoreConfig(axons=n, neurons=n)
+
+
+def encode_set(x: np.ndarray, kind: Encoding, steps: int, seed: int) -> torch.Tensor:
+    """A whole split encoded once with a seeded generator: (steps, samples, inputs)."""
+    if x.ndim == 3:  # already event frames (samples, steps, inputs)
+        return torch.from_numpy(x).transpose(0, 1).contiguous()
+    return encode(torch.from_numpy(x), kind, steps, torch.Generator().manual_seed(seed))
+
+
+def _fresh(states: list[LayerState] | None, batch: int) -> list[LayerState] | None:
+    """Carry Hebbian state to the next sample of each stream; membranes start at zero."""
+    if states is None:
+        return None
+    out = []
+    for s in states:
+        z = torch.zeros_like(s.u[:batch])
+        out.append(replace(s, u=z, s=z.clone(),
+                           hebb=None if s.hebb is None else s.hebb[:batch].detach(),
+                           t_last=None if s.t_last is None else s.t_last[:batch]))
+    return out
+
+
+@torch.no_grad()
+def evaluate(net: Net, xs: torch.Tensor, y: np.ndarray, precision: Precision,
+             hebb_mode: str = HebbMode.RESET, chunk: int = 512) -> tuple[float, np.ndarray]:
+    """Accuracy and predictions on an encoded split ``xs`` (steps, samples, inputs).
+
+    QAT runs in float64, where it is exact. With ``PERSIST`` the samples run one at a
+    time in order, each starting from the previous one's Hebbian state (the chip's way).
+    """
+    dt = torch.float64 if precision is Precision.QAT else torch.float32
+    net = net.to(dt)
+    preds = []
+    try:
+        if hebb_mode == HebbMode.RESET:
+            for k in range(0, xs.shape[1], chunk):
+                preds.append(net(xs[:, k:k + chunk].to(dt), precision).logits.argmax(1))
+        else:
+            states = None
+            for k in range(xs.shape[1]):
+                out = net(xs[:, k:k + 1].to(dt), precision, _fresh(states, 1))
+                states = out.states
+                preds.append(out.logits.argmax(1))
+    finally:
+        net.float()
+    p = torch.cat(preds).numpy()
+    return float((p == y).mean()), p
+
+
+def evaluate_chip(model: export.ChipModel, xs: torch.Tensor, y: np.ndarray,
+                  chunk: int = 60) -> tuple[float, np.ndarray]:
+    """Accuracy of the integer reference network (:func:`network.run_network`)."""
+    x = xs.numpy().astype(np.int64)
+    preds = []
+    if model.hebb_mode == HebbMode.RESET:
+        for k in range(0, x.shape[1], chunk):
+            preds.append(network.run_network(model, x[:, k:k + chunk]).prediction)
+    else:
+        states = network.zero_states(model)
+        for k in range(x.shape[1]):
+            run = network.run_network(model, x[:, k], states)
+            states = network.next_sample(run.states)
+            preds.append(run.prediction[None])
+    p = np.concatenate(preds)
+    return float((p == y).mean()), p
+
+
+def _dist() -> tuple[int, int]:
+    """(rank, world size); joins the gloo process group when run under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+    return dist.get_rank(), world
+
+
+def _split_meta(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    perm = np.random.default_rng(seed).permutation(n)
+    k = int(round(n * fraction))
+    return perm[k:], perm[:k]
+
+
+def _meta_values(net: Net) -> dict[str, np.ndarray]:
+    return {f"{n}.{k}": getattr(layer, k).detach().numpy().copy()
+            for n, layer in enumerate(net.hidden) if layer.plastic
+            for k in ("alpha", "beta", "eta")}
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Train, evaluate (float, QAT and the integer reference), export; returns the metrics.
+
+    Rank 0 writes ``metrics.json``, ``history.csv``, ``curves.png`` and ``raster.png`` to
+    ``cfg.out/<name>/`` and the model file to ``cfg.model_path`` (default
+    ``out/models/<name>.npz``).
+    """
+    t_start = time.perf_counter()
+    torch.set_num_threads(cfg.threads)
+    rank, world = _dist()
+    torch.manual_seed(cfg.seed)
+    ds = datasets.load_dataset(cfg.data, cfg.data_dir, cfg.steps)
+    sizes = (ds.inputs, cfg.hidden, ds.classes)
+    spec = NetSpec(sizes=sizes, variant=cfg.variant, steps=cfg.steps, vth=cfg.vth,
+                   vth_shift=cfg.vth_shift, decay=cfg.decay, w_decay=cfg.w_decay,
+                   h_max=cfg.h_max, alpha0=cfg.alpha0, beta0=cfg.beta0, eta0=cfg.eta0,
+                   cfg=_core_config(sizes))
+    net = Net(spec)
+    model = net
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(net)
+    base_opt = torch.optim.Adam(net.base_parameters(), lr=cfg.lr)
+    meta_params = net.meta_parameters()
+    meta_on = bool(meta_params) and not cfg.freeze_meta
+    meta_opt = torch.optim.Adam(meta_params, lr=cfg.meta_lr) if meta_on else None
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(base_opt, cfg.epochs)
+    meta_init = _meta_values(net)
+
+    tr_idx, meta_idx = _split_meta(len(ds.y_train), cfg.meta_split if meta_on else 0.0,
+                                   cfg.seed)
+    x_tr = torch.from_numpy(ds.x_train)
+    y_tr = torch.from_numpy(ds.y_train)
+    xs_test = encode_set(ds.x_test, cfg.encoding, cfg.steps, cfg.seed + 1)
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
+    persist = cfg.hebb_mode == HebbMode.PERSIST
+
+    def batch_input(idx: np.ndarray) -> torch.Tensor:
+        if ds.events:
+            return x_tr[idx].transpose(0, 1)
+        return encode(x_tr[idx], cfg.encoding, cfg.steps, gen)
+
+    history = []
+    bar = tqdm(range(cfg.epochs), desc=f"train {cfg.name}", disable=not cfg.progress or rank,
+               unit="epoch")
+    for epoch in bar:
+        precision = Precision.QAT if epoch >= cfg.epochs - cfg.qat_epochs else Precision.FLOAT
+        rng = np.random.default_rng(cfg.seed + epoch)
+        order = rng.permutation(tr_idx)[rank::world]
+        meta_order = rng.permutation(meta_idx)[rank::world] if meta_on else meta_idx
+        # Every rank takes the same number of batches, so DDP's all-reduces pair up.
+        n_batches = len(tr_idx) // world // cfg.batch
+        states = meta_states = None
+        tot_loss = tot_ok = tot_n = 0.0
+        net.train()
+        for b in range(n_batches):
+            idx = order[b * cfg.batch:(b + 1) * cfg.batch]
+            out = model(batch_input(idx), precision, _fresh(states, len(idx)))
+            loss = F.cross_entropy(out.logits, y_tr[idx])
+            base_opt.zero_grad()
+            if meta_opt:
+                meta_opt.zero_grad()
+            loss.backward()
+            base_opt.step()
+            if persist:
+                states = out.states
+            tot_loss += float(loss.detach()) * len(idx)
+            tot_ok += float((out.logits.argmax(1) == y_tr[idx]).sum())
+            tot_n += len(idx)
+            if meta_opt and len(meta_order):
+                k = (b * cfg.batch) % max(len(meta_order) - cfg.batch + 1, 1)
+                midx = meta_order[k:k + cfg.batch]
+                mout = model(batch_input(midx), precision, _fresh(meta_states, len(midx)))
+                mloss = F.cross_entropy(mout.logits, y_tr[midx])
+                base_opt.zero_grad()
+                meta_opt.zero_grad()
+                mloss.backward()
+                meta_opt.step()
+                if persist:
+                    meta_states = mout.states
+        sched.step()
+        net.eval()
+        test_acc, _ = evaluate(net, xs_test, ds.y_test, precision, cfg.hebb_mode)
+        row = {"epoch": epoch + 1, "precision": precision.value,
+               "loss": tot_loss / max(tot_n, 1), "train_acc": tot_ok / max(tot_n, 1),
+               "test_acc": test_acc}
+        history.append(row)
+        bar.set_postfix(loss=f"{row['loss']:.3f}", train=f"{row['train_acc']:.3f}",
+                        test=f"{test_acc:.3f}")
+    train_s = time.perf_counter() - t_start
+
+    net.eval()
+    float_acc, _ = evaluate(net, xs_test, ds.y_test, Precision.FLOAT, cfg.hebb_mode)
+    qat_acc, qat_pred = evaluate(net, xs_test, ds.y_test, Precision.QAT, cfg.hebb_mode)
+    meta_end = _meta_values(net)
+    metrics = {
+        "name": cfg.name, "config": _jsonable(asdict(cfg)), "sizes": list(sizes),
+        "core_config": asdict(spec.cfg), "world_size": world,
+        "test_samples": int(len(ds.y_test)), "train_samples": int(len(tr_idx)),
+        "meta_samples": int(len(meta_idx)) if meta_on else 0,
+        "float_test_acc": float_acc, "qat_test_acc": qat_acc, "train_seconds": train_s,
+        "meta_init": {k: _summary(v) for k, v in meta_init.items()},
+        "meta_final": {k: _summary(v) for k, v in meta_end.items()},
+        "meta_moved": {k: float(np.abs(meta_end[k] - meta_init[k]).mean()) for k in meta_init},
+        "param_checksum": float(sum(p.detach().double().sum() for p in net.parameters())),
+    }
+    if world > 1:
+        sums = [None] * world
+        dist.all_gather_object(sums, metrics["param_checksum"])
+        metrics["param_checksums"] = sums
+    if rank == 0:
+        _finish(cfg, net, spec, ds, xs_test, qat_pred, metrics, history)
+    metrics["total_seconds"] = time.perf_counter() - t_start
+    if rank == 0:
+        run_dir = Path(cfg.out) / cfg.name
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return metrics
+
+
+def _finish(cfg: TrainConfig, net: Net, spec: NetSpec, ds, xs_test, qat_pred, metrics,
+            history) -> None:
+    """Export the model, check it on the integer reference, write history and plots."""
+    run_dir = Path(cfg.out) / cfg.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.save({"spec": spec, "state": net.state_dict()}, run_dir / "net.pt")
+    metrics["net_path"] = str(run_dir / "net.pt")
+    if cfg.encoding.spiking:
+        chip = export.from_net(net, encoding=cfg.encoding.value, hebb_mode=cfg.hebb_mode,
+                               metadata={"data": cfg.data, "variant": cfg.variant.value,
+                                         "float_test_acc": metrics["float_test_acc"],
+                                         "qat_test_acc": metrics["qat_test_acc"],
+                                         "encoding_seed": cfg.seed + 1,
+                                         "config": metrics["config"]})
+        path = Path(cfg.model_path or Path("out/models") / f"{cfg.name}.npz")
+        export.save_model(chip, path)
+        chip_acc, chip_pred = evaluate_chip(export.load_model(path), xs_test, ds.y_test)
+        metrics.update(model_path=str(path), int_test_acc=chip_acc,
+                       int_qat_agreement=float((chip_pred == qat_pred).mean()))
+    else:
+        metrics.update(model_path=None, int_test_acc=None,
+                       note="a direct (analog) encoding cannot drive the chip; not exported")
+    with open(run_dir / "history.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(history[0]))
+        w.writeheader()
+        w.writerows(history)
+    from glocal.golden import plots
+
+    plots.curves(history, run_dir / "curves.png", title=cfg.name)
+    with torch.no_grad():
+        out = net(xs_test[:, :1], Precision.FLOAT)
+    plots.raster(xs_test[:, 0].numpy(), [s[:, 0].numpy() for s in out.spikes],
+                 run_dir / "raster.png", title=f"{cfg.name}: test sample 0, "
+                                              f"label {int(ds.y_test[0])}")
+
+
+def load_net(path) -> Net:
+    """The trained float network a run saved as ``net.pt`` (spec and parameters)."""
+    saved = torch.load(path, weights_only=False)
+    net = Net(saved["spec"])
+    net.load_state_dict(saved["state"])
+    return net.eval()
+
+
+def _summary(v: np.ndarray) -> dict:
+    v = np.asarray(v, dtype=np.float64)
+    return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in d.items()}
+
+
+def run_cli(args: dict) -> int:
+    """``glocal train``: build a :class:`TrainConfig` from parsed options, train, report."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from glocal.golden.data import DataError
+
+    kw = {k: v for k, v in args.items() if v is not None and k in TrainConfig.__dataclass_fields__}
+    kw["variant"] = Variant(args["model"])
+    if args.get("encoding"):
+        kw["encoding"] = Encoding(args["encoding"])
+    if args.get("hebb"):
+        kw["hebb_mode"] = args["hebb"]
+    kw["progress"] = not args.get("no_progress")
+    try:
+        m = train(TrainConfig(**kw))
+    except (DataError, ValueError) as e:
+        Console(stderr=True).print(f"[red]error:[/red] {e}")
+        return 2
+    if int(os.environ.get("RANK", "0")):
+        return 0
+    t = Table(title=f"glocal train {m['name']}")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for k in ("float_test_acc", "qat_test_acc", "int_test_acc", "int_qat_agreement"):
+        if m.get(k) is not None:
+            t.add_row(k, f"{100 * m[k]:.2f} %")
+    for k, v in m["meta_moved"].items():
+        t.add_row(f"mean |Δ{k}|", f"{v:.4f}")
+    t.add_row("train seconds", f"{m['train_seconds']:.1f}")
+    t.add_row("total seconds", f"{m['total_seconds']:.1f}")
+    t.add_row("model file", str(m.get("model_path")))
+    Console().print(t)
+    return 0
