@@ -354,3 +354,26 @@ _REGION_RAM = {
 #: Regions stored ``lanes`` entries per memory word.
 _LANE_WIDE = frozenset({Region.WEIGHT, Region.HEBB, Region.BIAS, Region.THETA, Region.U,
                         Region.S})
+
+
+def memory_bits(cfg: CoreConfig) -> dict[str, int]:
+    """Block-RAM bits of one core by role (the bitmap and ROM included), from its geometry.
+
+    ``weight`` and ``hebb`` are the synapses; ``state`` is what persists between steps
+    (membranes, spikes, row timestamps); ``params`` the other host-loaded memories
+    (bias, theta, beta, decay table); ``scratch`` what a step uses internally
+    (accumulators, post-synaptic terms, active list, input bitmap, f table).
+    """
+    from glocal.rtl.axon import WORD
+
+    a, n = cfg.axons, cfg.neurons
+    words = -(-a // WORD)
+    return {
+        "weight": a * n * cfg.w_bits,
+        "hebb": a * n * cfg.h_bits,
+        "state": n * (cfg.u_bits + 1) + a * cfg.ts_bits,
+        "params": n * (cfg.bias_bits + cfg.theta_bits) + a * cfg.beta_bits
+        + (1 << cfg.ts_bits) * cfg.p_bits,
+        "scratch": n * (2 * cfg.acc_bits + fixed.F_BITS) + a * max(1, (a - 1).bit_length())
+        + 2 * words * WORD + fixed.F_SIZE * fixed.F_BITS,
+    }
