@@ -1,0 +1,503 @@
+"""Host interface: frames from the UART → commands on the configuration bus → responses.
+
+`Host` parses the request frames of :mod:`glocal.golden.hostproto` from a byte stream,
+checks CRC, opcode, length and the whole address range before it touches anything,
+executes the command as a bus initiator (READ, WRITE, RESET) or as the step-control
+initiator (RUN), and answers every frame with a response frame. `UartHost` puts the
+UART in front of it.
+
+The parser, executor and framer are one FSM: the link is request/response, so at most
+one command is ever in flight, and a shared 1 KiB frame buffer holds the write payload
+(until its CRC is known good) and then the read data (until the status is known).
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from glocal.golden import hostproto as hp
+from glocal.golden import memmap
+from glocal.golden.config import CoreConfig
+from glocal.golden.hostproto import Opcode, Status
+from glocal.golden.memmap import Reg, Region
+from glocal.rtl import bus, uart
+
+__all__ = ["Host", "UartHost", "crc16_byte"]
+
+
+def crc16_byte(m: Module, crc, byte) -> Signal:
+    """:func:`glocal.golden.hostproto.crc16_byte`, unrolled into ``m``'s comb domain.
+
+    One signal per bit step: written as one expression, each step would copy the
+    previous one twice and the netlist would grow as 2**8.
+    """
+    step = Signal(16)
+    m.d.comb += step.eq(crc ^ Cat(Const(0, 8), byte))
+    for _ in range(8):
+        nxt = Signal(16)
+        shifted = Cat(Const(0, 1), step[:15])
+        m.d.comb += nxt.eq(Mux(step[15], shifted ^ hp.CRC_POLY, shifted))
+        step = nxt
+    return step
+
+
+class Host(wiring.Component):
+    """Command interpreter of the host protocol.
+
+    Parameters
+    ----------
+    cfg : CoreConfig
+        Configuration of every core (region sizes and entry widths of the memory map).
+    cores : int
+        Number of cores behind the bus (1…256).
+    timeout_cycles : int
+        Inter-byte timeout inside a frame, in clock cycles; see ``hostproto.TIMEOUT_S``.
+
+    Members
+    -------
+    rx : In(stream.Signature(8))
+        Received bytes. Always taken; bytes that arrive while a command executes or its
+        response goes out are dropped (the host waits for each response).
+    rx_error : In(1)
+        Pulse from the UART: a character with a low stop bit was dropped.
+    tx : Out(stream.Signature(8))
+        Response bytes.
+    bus : Out(bus.Signature().flip())
+        Configuration bus initiator.
+    ctrl : Out(bus.Control().flip())
+        Step control initiator.
+    idle : Out(1)
+        No frame is being received, executed or answered.
+    """
+
+    def __init__(self, *, cfg: CoreConfig, cores: int, timeout_cycles: int):
+        if not isinstance(cfg, CoreConfig):
+            raise TypeError(f"cfg must be a CoreConfig, not {cfg!r}")
+        if not isinstance(cores, int) or not 1 <= cores <= 256:
+            raise ValueError(f"cores must be an integer in [1, 256], not {cores!r}")
+        if not isinstance(timeout_cycles, int) or timeout_cycles < 1:
+            raise ValueError(f"timeout_cycles must be a positive integer, not {timeout_cycles!r}")
+        self._cfg = cfg
+        self._cores = cores
+        self._timeout = timeout_cycles
+        super().__init__({
+            "rx": In(stream.Signature(8)),
+            "rx_error": In(1),
+            "tx": Out(stream.Signature(8)),
+            "bus": Out(bus.Signature().flip()),
+            "ctrl": Out(bus.Control().flip()),
+            "idle": Out(1),
+        })
+
+    def elaborate(self, platform):
+        cfg, cores = self._cfg, self._cores
+        m = Module()
+
+        m.submodules.buf = buf = Memory(shape=8, depth=hp.MAX_PAYLOAD, init=[])
+        rd = buf.read_port()
+        wr = buf.write_port()
+
+        opcode = Signal(8)
+        length = Signal(16)
+        idx = Signal(16)             # payload byte index while receiving or sending
+        crc = Signal(16)
+        crc_rx = Signal(16)
+        status = Signal(8)
+        arg = Signal(32)             # first payload word: address, steps or reset mask
+        count = Signal(16)
+        timer = Signal(range(self._timeout + 1))
+        k = Signal(memmap.INDEX_BITS + 1)   # entry index within the range
+        wp = Signal(range(hp.MAX_PAYLOAD + 1))    # read data bytes written to the buffer
+        nbyte = Signal(3)            # byte within the current entry
+        word = Signal(32)
+        bits = Signal(8)             # bit-packed byte being assembled or taken apart
+        info = Signal(40)            # short response payload, little-endian
+        resp_len = Signal(16)
+        cycles = Signal(32)
+        frames = Signal(16)
+        errors = Signal(16)
+        job = Signal(range(8))
+        core = Signal(range(cores + 1))
+
+        # -- the address range of READ/WRITE, decoded from the registers ----------------
+        a_core = arg[memmap.CORE_SHIFT:]
+        a_region = arg[memmap.REGION_SHIFT:memmap.CORE_SHIFT]
+        a_index = arg[:memmap.INDEX_BITS]
+        r_valid = Signal()
+        r_size = Signal(range((1 << memmap.INDEX_BITS) + 1))
+        r_ebytes = Signal(3)         # bytes per entry; 0 means bit-packed
+        with m.Switch(a_region):
+            for region in Region:
+                with m.Case(region):
+                    m.d.comb += [
+                        r_valid.eq(1),
+                        r_size.eq(memmap.region_size(cfg, region)),
+                        r_ebytes.eq(hp.entry_bytes(memmap.region_width(cfg, region))),
+                    ]
+        end = a_index + count
+        ro_hit = Signal()
+        for r in Reg:
+            if r not in memmap.REG_WRITABLE:
+                with m.If((a_index <= r) & (r < end)):
+                    m.d.comb += ro_hit.eq(1)
+        packed = Mux(r_ebytes == 0, (count + 7) >> 3, count * r_ebytes)
+        range_ok = ((a_core < cores) & r_valid & (end <= r_size)
+                    & ((opcode != Opcode.WRITE) | (a_region != Region.REGS) | ~ro_hit))
+
+        # -- the verdict on a frame whose CRC is good (hostproto.check_request) ---------
+        verdict = Signal(8)
+        fixed_len = {Opcode.PING: 0, Opcode.STATUS: 0, Opcode.RUN: 4, Opcode.RESET: 1,
+                     Opcode.READ: hp.RANGE_HEADER}
+        with m.Switch(opcode):
+            for op in Opcode:
+                with m.Case(op):
+                    if op in fixed_len:
+                        bad_len = length != fixed_len[op]
+                    else:
+                        bad_len = length < hp.RANGE_HEADER
+                    with m.If(bad_len):
+                        m.d.comb += verdict.eq(Status.BAD_LENGTH)
+                    if op is Opcode.RESET:
+                        with m.Elif((arg[:8] == 0) | (arg[2:8] != 0)):
+                            m.d.comb += verdict.eq(Status.BAD_ARGUMENT)
+                    if op in (Opcode.READ, Opcode.WRITE):
+                        with m.Elif(count == 0):
+                            m.d.comb += verdict.eq(Status.BAD_LENGTH)
+                        with m.Elif(~range_ok):
+                            m.d.comb += verdict.eq(Status.BAD_ADDRESS)
+                        if op is Opcode.READ:
+                            with m.Elif(packed > hp.MAX_DATA):
+                                m.d.comb += verdict.eq(Status.BAD_LENGTH)
+                        else:
+                            with m.Elif(length != hp.RANGE_HEADER + packed):
+                                m.d.comb += verdict.eq(Status.BAD_LENGTH)
+            with m.Default():
+                m.d.comb += verdict.eq(Status.BAD_OPCODE)
+
+        # -- RESET's work list: (mask bit, region, first index, count) ------------------
+        jobs = [(bit, region, first, n) for bit in hp.ResetMask
+                for region, first, n in hp.reset_jobs(cfg, bit)]
+        j_bit, j_region = Signal(2), Signal(4)
+        j_first, j_count = Signal(memmap.INDEX_BITS), Signal(memmap.INDEX_BITS + 1)
+        with m.Switch(job):
+            for i, (bit, region, first, n) in enumerate(jobs):
+                with m.Case(i):
+                    m.d.comb += [j_bit.eq(bit), j_region.eq(region), j_first.eq(first),
+                                 j_count.eq(n)]
+        reset_addr = Cat((j_first + k)[:memmap.INDEX_BITS], j_region, core[:8])
+
+        def respond(code, n=0, payload=0):
+            """Go and send a response with ``status = code`` and an ``n``-byte payload."""
+            m.d.sync += [status.eq(code), resp_len.eq(n), info.eq(payload), idx.eq(0)]
+            m.next = "FILL" if n else "TX_SYNC"
+
+        # One CRC unit: fed the received byte, or the byte being sent.
+        crc_in = Signal(8)
+        crc_next = crc16_byte(m, crc, crc_in)
+        m.d.comb += crc_in.eq(self.rx.payload)
+
+        rx_byte = self.rx.valid
+        m.d.comb += self.rx.ready.eq(1)
+        m.d.comb += rd.addr.eq(idx)
+
+        with m.If(~cycles.all()):     # RUN's cycle count saturates
+            m.d.sync += cycles.eq(cycles + 1)
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.idle.eq(1)
+                with m.If(rx_byte & (self.rx.payload == hp.SYNC)):
+                    m.d.sync += [crc.eq(hp.CRC_INIT), timer.eq(0), opcode.eq(0), arg.eq(0),
+                                 count.eq(0), idx.eq(0)]
+                    m.next = "RX_OP"
+
+            # -- receive ------------------------------------------------------------
+            rx_states = ["RX_OP", "RX_LEN0", "RX_LEN1", "RX_DATA", "RX_CRC0", "RX_CRC1"]
+            for state in rx_states:
+                with m.State(state):
+                    with m.If(self.rx_error):
+                        m.d.sync += [status.eq(Status.FRAMING), timer.eq(0)]
+                        m.next = "DRAIN"
+                    with m.Elif(rx_byte):
+                        b = self.rx.payload
+                        m.d.sync += timer.eq(0)
+                        if not state.startswith("RX_CRC"):
+                            m.d.sync += crc.eq(crc_next)
+                        if state == "RX_OP":
+                            m.d.sync += opcode.eq(b)
+                            m.next = "RX_LEN0"
+                        elif state == "RX_LEN0":
+                            m.d.sync += length[:8].eq(b)
+                            m.next = "RX_LEN1"
+                        elif state == "RX_LEN1":
+                            m.d.sync += length[8:].eq(b)
+                            full = Cat(length[:8], b)
+                            with m.If(full > hp.MAX_PAYLOAD):
+                                m.d.sync += status.eq(Status.BAD_LENGTH)
+                                m.next = "DRAIN"
+                            with m.Elif(full == 0):
+                                m.next = "RX_CRC0"
+                            with m.Else():
+                                m.next = "RX_DATA"
+                        elif state == "RX_DATA":
+                            m.d.comb += [wr.addr.eq(idx), wr.data.eq(b), wr.en.eq(1)]
+                            with m.Switch(idx):
+                                for i in range(4):
+                                    with m.Case(i):
+                                        m.d.sync += arg.word_select(i, 8).eq(b)
+                                for i in range(2):
+                                    with m.Case(4 + i):
+                                        m.d.sync += count.word_select(i, 8).eq(b)
+                            m.d.sync += idx.eq(idx + 1)
+                            with m.If(idx == length - 1):
+                                m.next = "RX_CRC0"
+                        elif state == "RX_CRC0":
+                            m.d.sync += crc_rx[8:].eq(b)
+                            m.next = "RX_CRC1"
+                        else:
+                            m.d.sync += crc_rx[:8].eq(b)
+                            m.next = "CHECK"
+                    with m.Elif(timer == self._timeout):
+                        respond(Status.TIMEOUT)
+                    with m.Else():
+                        m.d.sync += timer.eq(timer + 1)
+
+            with m.State("DRAIN"):
+                # Discard the rest of a frame that cannot be taken (length over the limit,
+                # a framing error) until the line has been quiet for the timeout.
+                with m.If(rx_byte | self.rx_error):
+                    m.d.sync += timer.eq(0)
+                with m.Elif(timer == self._timeout):
+                    respond(status)
+                with m.Else():
+                    m.d.sync += timer.eq(timer + 1)
+
+            with m.State("CHECK"):
+                m.d.sync += [k.eq(0), wp.eq(0), nbyte.eq(0), word.eq(0), bits.eq(0),
+                             cycles.eq(0), job.eq(0), core.eq(0)]
+                with m.If(crc_rx != crc):
+                    respond(Status.BAD_CRC)
+                with m.Elif(verdict != Status.OK):
+                    respond(verdict)
+                with m.Else(), m.Switch(opcode):
+                    with m.Case(Opcode.PING):
+                        respond(Status.OK, 4, int.from_bytes(hp.ping_payload(cfg, cores),
+                                                             "little"))
+                    with m.Case(Opcode.STATUS):
+                        respond(Status.OK, 5, Cat(self.ctrl.busy, Const(0, 7), frames, errors))
+                    with m.Case(Opcode.READ):
+                        m.next = "RD_REQ"
+                    with m.Case(Opcode.WRITE):
+                        m.next = "WR_FETCH"
+                    with m.Case(Opcode.RUN):
+                        m.next = "RUN_START"
+                    with m.Case(Opcode.RESET):
+                        m.next = "RS_JOB"
+
+            # -- READ: entries into the buffer, packed ------------------------------
+            with m.State("RD_REQ"):
+                m.d.comb += [self.bus.req.valid.eq(1), self.bus.req.payload.addr.eq(arg + k)]
+                with m.If(self.bus.req.ready):
+                    m.next = "RD_RESP"
+            with m.State("RD_RESP"):
+                m.d.comb += self.bus.resp.ready.eq(1)
+                with m.If(self.bus.resp.valid):
+                    with m.If(self.bus.resp.payload.error):
+                        respond(Status.BUS_ERROR, 2, k)
+                    with m.Else():
+                        m.d.sync += [word.eq(self.bus.resp.payload.data), nbyte.eq(0)]
+                        m.next = "RD_PACK"
+            with m.State("RD_PACK"):
+                last = k == count - 1
+                with m.If(r_ebytes == 0):
+                    newbits = bits | (word[0] << k[:3])
+                    m.d.sync += [bits.eq(newbits), k.eq(k + 1)]
+                    with m.If((k[:3] == 7) | last):
+                        m.d.comb += [wr.addr.eq(wp), wr.data.eq(newbits), wr.en.eq(1)]
+                        m.d.sync += [wp.eq(wp + 1), bits.eq(0)]
+                    m.next = "RD_REQ"
+                with m.Else():
+                    m.d.comb += [wr.addr.eq(wp), wr.data.eq(word[:8]), wr.en.eq(1)]
+                    m.d.sync += [wp.eq(wp + 1), word.eq(word >> 8), nbyte.eq(nbyte + 1)]
+                    with m.If(nbyte == r_ebytes - 1):
+                        m.d.sync += k.eq(k + 1)
+                        m.next = "RD_REQ"
+                with m.If(last & ((r_ebytes == 0) | (nbyte == r_ebytes - 1))):
+                    m.d.sync += [status.eq(Status.OK), resp_len.eq(packed), idx.eq(0)]
+                    m.next = "TX_SYNC"
+
+            # -- WRITE: entries out of the buffer, one bus write each ---------------
+            src = hp.RANGE_HEADER + Mux(r_ebytes == 0, k >> 3, wp)
+            with m.State("WR_FETCH"):
+                m.d.comb += rd.addr.eq(src)
+                m.next = "WR_TAKE"
+            with m.State("WR_TAKE"):
+                with m.If(r_ebytes == 0):
+                    m.d.sync += word.eq(rd.data.bit_select(k[:3], 1))
+                    m.next = "WR_REQ"
+                with m.Else():
+                    m.d.sync += [word.eq(word | (rd.data << (nbyte * 8))), wp.eq(wp + 1),
+                                 nbyte.eq(nbyte + 1)]
+                    m.next = "WR_FETCH"
+                    with m.If(nbyte == r_ebytes - 1):
+                        m.next = "WR_REQ"
+            with m.State("WR_REQ"):
+                m.d.comb += [self.bus.req.valid.eq(1), self.bus.req.payload.addr.eq(arg + k),
+                             self.bus.req.payload.write.eq(1),
+                             self.bus.req.payload.data.eq(word)]
+                with m.If(self.bus.req.ready):
+                    m.next = "WR_RESP"
+            with m.State("WR_RESP"):
+                m.d.comb += self.bus.resp.ready.eq(1)
+                with m.If(self.bus.resp.valid):
+                    m.d.sync += [k.eq(k + 1), word.eq(0), nbyte.eq(0)]
+                    with m.If(self.bus.resp.payload.error):
+                        respond(Status.BUS_ERROR, 2, k)
+                    with m.Elif(k == count - 1):
+                        respond(Status.OK)
+                    with m.Else():
+                        m.next = "WR_FETCH"
+
+            # -- RUN: `arg` steps, each started when the chip is ready ---------------
+            with m.State("RUN_START"):
+                with m.If(arg == 0):
+                    m.next = "RUN_WAIT"
+                with m.Elif(self.ctrl.ready):
+                    m.d.comb += self.ctrl.start.eq(1)
+                    m.d.sync += arg.eq(arg - 1)
+            # The chip raises busy in the cycle after it takes start, so busy seen low
+            # here (at least one cycle after the last start) means all steps are done.
+            with m.State("RUN_WAIT"), m.If(~self.ctrl.busy):
+                respond(Status.OK, 4, cycles)
+
+            # -- RESET: zero the selected regions of every core ---------------------
+            with m.State("RS_JOB"):
+                m.d.sync += k.eq(0)
+                with m.If(job == len(jobs)):
+                    m.d.sync += [job.eq(0), core.eq(core + 1)]
+                    with m.If(core == cores - 1):
+                        respond(Status.OK)
+                with m.Elif((arg[:2] & j_bit) != 0):
+                    m.next = "RS_REQ"
+                with m.Else():
+                    m.d.sync += job.eq(job + 1)
+            with m.State("RS_REQ"):
+                m.d.comb += [self.bus.req.valid.eq(1), self.bus.req.payload.addr.eq(reset_addr),
+                             self.bus.req.payload.write.eq(1)]
+                with m.If(self.bus.req.ready):
+                    m.next = "RS_RESP"
+            with m.State("RS_RESP"):
+                m.d.comb += self.bus.resp.ready.eq(1)
+                with m.If(self.bus.resp.valid):
+                    m.d.sync += k.eq(k + 1)
+                    with m.If(self.bus.resp.payload.error):
+                        respond(Status.BUS_ERROR, 2, k)
+                    with m.Elif(k == j_count - 1):
+                        m.d.sync += job.eq(job + 1)
+                        m.next = "RS_JOB"
+                    with m.Else():
+                        m.next = "RS_REQ"
+
+            # -- respond --------------------------------------------------------------
+            with m.State("FILL"):
+                m.d.comb += [wr.addr.eq(idx), wr.data.eq(info.word_select(idx[:3], 8)),
+                             wr.en.eq(1)]
+                m.d.sync += idx.eq(idx + 1)
+                with m.If(idx == resp_len - 1):
+                    m.d.sync += idx.eq(0)
+                    m.next = "TX_SYNC"
+
+            sends = [("TX_SYNC", Const(hp.SYNC, 8), "TX_OP"),
+                     ("TX_OP", opcode, "TX_STATUS"),
+                     ("TX_STATUS", status, "TX_LEN0"),
+                     ("TX_LEN0", resp_len[:8], "TX_LEN1"),
+                     ("TX_LEN1", resp_len[8:], "TX_DATA"),
+                     ("TX_DATA", rd.data, "TX_CRC0"),
+                     ("TX_CRC0", crc[8:], "TX_CRC1"),
+                     ("TX_CRC1", crc[:8], "IDLE")]
+            for state, byte, after in sends:
+                with m.State(state):
+                    m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(byte), crc_in.eq(byte)]
+                    if state == "TX_DATA":
+                        with m.If(idx == resp_len):
+                            # Nothing (left) to send: this cycle sends no payload byte.
+                            m.d.comb += self.tx.valid.eq(0)
+                            m.next = after
+                        with m.Elif(self.tx.ready):
+                            m.d.comb += rd.addr.eq(idx + 1)
+                            m.d.sync += [idx.eq(idx + 1), crc.eq(crc_next)]
+                    else:
+                        with m.If(self.tx.ready):
+                            m.next = after
+                            if state == "TX_SYNC":
+                                m.d.sync += crc.eq(hp.CRC_INIT)
+                            elif state.startswith(("TX_OP", "TX_STATUS", "TX_LEN")):
+                                m.d.sync += crc.eq(crc_next)
+                            elif state == "TX_CRC1":
+                                m.d.sync += frames.eq(frames + 1)
+                                with m.If(status != Status.OK):
+                                    m.d.sync += errors.eq(errors + 1)
+        return m
+
+
+class UartHost(wiring.Component):
+    """`Host` behind an 8N1 UART: the chip's whole host interface.
+
+    Parameters
+    ----------
+    cfg : CoreConfig
+        Configuration of every core.
+    cores : int
+        Number of cores behind the bus.
+    clk_freq : float
+        Clock frequency in Hz.
+    baud : float
+        Baud rate; ``clk_freq / baud`` must round to at least 4 (see `uart.divisor`).
+    timeout_cycles : int, optional
+        Inter-byte timeout in cycles; ``hostproto.TIMEOUT_S`` of ``clk_freq`` by default.
+
+    Members
+    -------
+    rx : In(1)
+        Serial line from the host (idle high).
+    tx : Out(1)
+        Serial line to the host (idle high).
+    bus, ctrl, idle
+        As in `Host`.
+    """
+
+    def __init__(self, *, cfg: CoreConfig, cores: int, clk_freq: float, baud: float,
+                 timeout_cycles: int | None = None):
+        self._cfg = cfg
+        self._cores = cores
+        self._divisor = uart.divisor(clk_freq, baud)
+        self._timeout = (round(clk_freq * hp.TIMEOUT_S) if timeout_cycles is None
+                         else timeout_cycles)
+        super().__init__({
+            "rx": In(1, init=1),
+            "tx": Out(1, init=1),
+            "bus": Out(bus.Signature().flip()),
+            "ctrl": Out(bus.Control().flip()),
+            "idle": Out(1),
+        })
+
+    @property
+    def divisor(self) -> int:
+        """Clock cycles per bit."""
+        return self._divisor
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.urx = urx = uart.Rx(divisor=self._divisor)
+        m.submodules.utx = utx = uart.Tx(divisor=self._divisor)
+        m.submodules.host = host = Host(cfg=self._cfg, cores=self._cores,
+                                        timeout_cycles=self._timeout)
+        m.d.comb += [urx.pin.eq(self.rx), self.tx.eq(utx.pin), host.rx_error.eq(
+            urx.framing_error), self.idle.eq(host.idle)]
+        wiring.connect(m, urx.o, host.rx)
+        wiring.connect(m, host.tx, utx.i)
+        wiring.connect(m, host.bus, wiring.flipped(self.bus))
+        wiring.connect(m, host.ctrl, wiring.flipped(self.ctrl))
+        return m
+

@@ -1,0 +1,269 @@
+"""Host block + bus-RAM fixture in Amaranth's simulator, against a Python model of both.
+
+Frames go into the host's byte stream (no UART: that is tested on its own); every
+response frame is compared byte for byte with what the model answers.
+"""
+
+import random
+import struct
+
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.sim import Simulator
+
+from glocal.golden import hostproto as hp
+from glocal.golden import memmap
+from glocal.golden.config import CoreConfig
+from glocal.golden.hostproto import Opcode, Status
+from glocal.golden.memmap import Reg, Region
+from glocal.rtl.host import Host
+from glocal.sim.busram import BusRam
+
+CFG = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12)
+CORES = 2
+TIMEOUT = 60
+
+
+class Model:
+    """What the host + fixture must answer: memmap semantics and the fixture's step."""
+
+    def __init__(self, cfg, cores):
+        self.cfg, self.cores = cfg, cores
+        self.mem = {}
+        self.frames = self.errors = 0
+
+    def get(self, core, region, index):
+        return self.mem.get((core, region, index), 0)
+
+    def put(self, core, region, index, value):
+        width = memmap.region_width(self.cfg, region)
+        v = value & ((1 << width) - 1)
+        if memmap.region_signed(region) and v >> (width - 1):
+            v -= 1 << width
+        if region is Region.REGS and index == Reg.STATUS:
+            return
+        self.mem[(core, region, index)] = v
+
+    def answer(self, opcode, payload):
+        status = hp.check_request(self.cfg, self.cores, opcode, payload)
+        out = b""
+        if status is Status.OK:
+            out = self.execute(Opcode(opcode), payload)
+        self.frames += 1
+        self.errors += status is not Status.OK
+        return status, out
+
+    def execute(self, op, payload):
+        cfg = self.cfg
+        if op is Opcode.PING:
+            return hp.ping_payload(cfg, self.cores)
+        if op is Opcode.STATUS:
+            return struct.pack("<BHH", 0, self.frames, self.errors)
+        if op in (Opcode.READ, Opcode.WRITE):
+            addr, count = struct.unpack("<IH", payload[:6])
+            a = memmap.decode(cfg, addr, cores=self.cores)
+            width = memmap.region_width(cfg, a.region)
+            if op is Opcode.READ:
+                return hp.pack_entries(width, [self.get(a.core, a.region, a.index + i)
+                                               for i in range(count)])
+            values = hp.unpack_entries(width, False, payload[6:], count)
+            for i, v in enumerate(values):
+                self.put(a.core, a.region, a.index + i, v)
+            return b""
+        if op is Opcode.RUN:
+            steps, = struct.unpack("<I", payload)
+            for _ in range(steps):
+                for c in range(self.cores):
+                    for i in range(cfg.axons):
+                        if i < cfg.neurons:
+                            self.put(c, Region.S, i, self.get(c, Region.AXON, i))
+                        self.put(c, Region.AXON, i, 0)
+                    self.mem[(c, Region.REGS, Reg.STEPS)] = self.get(c, Region.REGS,
+                                                                     Reg.STEPS) + 1
+            return None   # cycles: checked separately
+        if op is Opcode.RESET:
+            for c in range(self.cores):
+                for region, first, n in hp.reset_jobs(cfg, payload[0]):
+                    for i in range(first, first + n):
+                        self.put(c, region, i, 0)
+            return b""
+        raise AssertionError(op)
+
+
+def run_host(frames, *, gap=0, stall=None, responder=None):
+    """Send each item of ``frames`` (bytes) and collect one response frame after each.
+
+    ``responder`` replaces the bus-RAM by a testbench coroutine factory (``dut`` → coro).
+    """
+    m = Module()
+    m.submodules.host = host = Host(cfg=CFG, cores=CORES, timeout_cycles=TIMEOUT)
+    if responder is None:
+        m.submodules.ram = ram = BusRam(cfg=CFG, cores=CORES)
+        wiring.connect(m, host.bus, ram.bus)
+        wiring.connect(m, host.ctrl, ram.ctrl)
+    got = []
+    rx_bytes = []
+
+    async def sender(ctx):
+        for frame in frames:
+            n = len(got)
+            for b in frame:
+                ctx.set(host.rx.valid, 1)
+                ctx.set(host.rx.payload, b)
+                await ctx.tick()
+                ctx.set(host.rx.valid, 0)
+                if gap:
+                    await ctx.tick().repeat(gap)
+            for _ in range(20_000):   # a hang fails the test instead of running forever
+                if len(got) > n:
+                    break
+                await ctx.tick()
+            else:
+                raise AssertionError(f"no response to frame {len(got)}: {frame.hex()}")
+
+    async def receiver(ctx):
+        rnd = random.Random(5)
+        while True:
+            ready = 1 if stall is None else int(rnd.random() > stall)
+            ctx.set(host.tx.ready, ready)
+            _, _, valid, byte = await ctx.tick().sample(host.tx.valid, host.tx.payload)
+            if ready and valid:
+                rx_bytes.append(byte)
+                if len(rx_bytes) >= 5 and len(rx_bytes) == hp.response_length(rx_bytes[:5]):
+                    got.append(hp.decode_response(bytes(rx_bytes)))
+                    rx_bytes.clear()
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(sender)
+    sim.add_testbench(receiver, background=True)
+    if responder is not None:
+        sim.add_testbench(responder(host), background=True)
+    sim.run()
+    return got
+
+
+def rng(region, index, count, core=0):
+    return hp.range_payload(core << 24 | region << 20 | index, count)
+
+
+def check(requests, got, model):
+    for (opcode, payload), resp in zip(requests, got, strict=True):
+        status, out = model.answer(opcode, payload)
+        assert (resp.opcode, Status(resp.status)) == (opcode, status), (
+            f"request {opcode:#x} {payload.hex()}: got {Status(resp.status)!r}")
+        if out is not None:
+            assert resp.payload == out, f"request {opcode:#x} {payload.hex()}"
+
+
+def test_ping_and_status():
+    reqs = [(Opcode.PING, b""), (Opcode.STATUS, b""), (0x55, b""), (Opcode.STATUS, b"")]
+    got = run_host([hp.encode_request(o, p) for o, p in reqs])
+    check(reqs, got, Model(CFG, CORES))
+    assert got[3].payload == struct.pack("<BHH", 0, 3, 1)
+
+
+@pytest.mark.parametrize("stall", [None, 0.5], ids=["fast", "tx-stalls"])
+def test_write_then_read_back_every_region_of_every_core(stall):
+    rnd = random.Random(2)
+    reqs = []
+    for core in range(CORES):
+        for region in Region:
+            width = memmap.region_width(CFG, region)
+            size = memmap.region_size(CFG, region)
+            first = 0 if region is not Region.REGS else Reg.VTH_SHIFT
+            n = size if region is not Region.REGS else 5   # the rw registers 0..4
+            n = min(n, 40)
+            lo = -(1 << (width - 1)) if memmap.region_signed(region) else 0
+            hi = lo + (1 << width) - 1 if width < 32 else (1 << 31) - 1
+            values = [rnd.randint(lo, hi) for _ in range(n)]
+            reqs.append((Opcode.WRITE, rng(region, first, n, core)
+                         + hp.pack_entries(width, values)))
+            reqs.append((Opcode.READ, rng(region, first, n, core)))
+            # Partial ranges: odd counts and offsets exercise the bit packing.
+            reqs.append((Opcode.WRITE, rng(region, first + 1, 1, core)
+                         + hp.pack_entries(width, values[:1])))
+            reqs.append((Opcode.READ, rng(region, first, min(n, 9), core)))
+    got = run_host([hp.encode_request(o, p) for o, p in reqs], stall=stall)
+    check(reqs, got, Model(CFG, CORES))
+
+
+def test_run_copies_axons_and_reset_clears_state():
+    reqs = [
+        (Opcode.WRITE, rng(Region.AXON, 0, 16) + b"\x35\xf0"),
+        (Opcode.WRITE, rng(Region.AXON, 3, 5, core=1) + b"\x1b"),
+        (Opcode.WRITE, rng(Region.U, 0, 8) + hp.pack_entries(16, range(-4, 4))),
+        (Opcode.WRITE, rng(Region.HEBB, 5, 2) + b"\x07\x09"),
+        (Opcode.RUN, struct.pack("<I", 1)),
+        (Opcode.READ, rng(Region.S, 0, 8)), (Opcode.READ, rng(Region.S, 0, 8, core=1)),
+        (Opcode.READ, rng(Region.AXON, 0, 16)),
+        (Opcode.RUN, struct.pack("<I", 3)),
+        (Opcode.READ, rng(Region.REGS, Reg.STEPS, 1, core=1)),
+        (Opcode.RESET, b"\x01"),
+        (Opcode.READ, rng(Region.U, 0, 8)), (Opcode.READ, rng(Region.HEBB, 5, 2)),
+        (Opcode.RESET, b"\x02"),
+        (Opcode.READ, rng(Region.HEBB, 5, 2)),
+        (Opcode.RUN, struct.pack("<I", 0)),
+    ]
+    got = run_host([hp.encode_request(o, p) for o, p in reqs])
+    check(reqs, got, Model(CFG, CORES))
+    cycles = [struct.unpack("<I", r.payload)[0] for r in got if r.opcode == Opcode.RUN]
+    step = CFG.axons + 4
+    assert step <= cycles[0] < 2 * step
+    assert 3 * step <= cycles[1] < 4 * step
+    assert cycles[2] < 5
+
+
+def test_malformed_frames_are_answered_and_change_nothing():
+    model = Model(CFG, CORES)
+    setup = (Opcode.WRITE, rng(Region.WEIGHT, 0, 4) + b"\x01\x02\x03\x04")
+    bad_crc = bytearray(hp.encode_request(Opcode.WRITE, rng(Region.WEIGHT, 0, 2) + b"\x09\x09"))
+    bad_crc[-1] ^= 0x40
+    frames = [
+        hp.encode_request(*setup),
+        bytes(bad_crc),
+        hp.encode_request(Opcode.WRITE, rng(Region.WEIGHT, 0, 2) + b"\x09")[:-3],  # truncated
+        hp.encode_request(0x42, b"\x00\x01"),
+        hp.encode_request(Opcode.WRITE, rng(Region.WEIGHT, 127, 2) + b"\x09\x09"),
+        hp.encode_request(Opcode.WRITE, rng(Region.WEIGHT, 0, 2, core=CORES) + b"\x09\x09"),
+        hp.encode_request(Opcode.WRITE, rng(Region.REGS, Reg.STEPS, 1) + bytes(4)),
+        # length field over the limit, followed by that many bytes of garbage
+        bytes([hp.SYNC, Opcode.WRITE]) + struct.pack("<H", hp.MAX_PAYLOAD + 1) + bytes(300),
+        hp.encode_request(Opcode.READ, rng(Region.WEIGHT, 0, 4)),
+    ]
+    got = run_host(frames)
+    want = [Status.OK, Status.BAD_CRC, Status.TIMEOUT, Status.BAD_OPCODE, Status.BAD_ADDRESS,
+            Status.BAD_ADDRESS, Status.BAD_ADDRESS, Status.BAD_LENGTH, Status.OK]
+    assert [Status(r.status) for r in got] == want
+    model.answer(*setup)
+    assert got[-1].payload == b"\x01\x02\x03\x04"
+
+
+def test_garbage_between_frames_is_ignored_and_bytes_may_trickle_in():
+    frames = [b"\x00\x13\x37" + hp.encode_request(Opcode.PING),
+              hp.encode_request(Opcode.READ, rng(Region.BIAS, 0, 8))]
+    got = run_host(frames, gap=TIMEOUT - 2)
+    assert [Status(r.status) for r in got] == [Status.OK, Status.OK]
+
+
+def test_bus_error_mid_range_is_reported_with_its_index():
+    def make(host):
+        async def responder(ctx):
+            while True:
+                ctx.set(host.bus.req.ready, 1)
+                _, _, valid, addr = await ctx.tick().sample(host.bus.req.valid,
+                                                            host.bus.req.payload.addr)
+                ctx.set(host.bus.req.ready, 0)
+                if valid:
+                    ctx.set(host.bus.resp.valid, 1)
+                    ctx.set(host.bus.resp.payload.error, int(addr & 0xFFFFF == 5))
+                    await ctx.tick().until(host.bus.resp.ready)
+                    ctx.set(host.bus.resp.valid, 0)
+        return responder
+
+    frames = [hp.encode_request(Opcode.WRITE, rng(Region.BETA, 2, 6) + bytes(6)),
+              hp.encode_request(Opcode.READ, rng(Region.BETA, 0, 9))]
+    got = run_host(frames, responder=make)
+    assert [(Status(r.status), r.payload) for r in got] == [
+        (Status.BUS_ERROR, b"\x03\x00"), (Status.BUS_ERROR, b"\x05\x00")]
