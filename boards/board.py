@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,11 +19,19 @@ from amaranth.hdl import Module
 
 from glocal.boards.report import BuildReport, parse_nextpnr
 
-__all__ = ["Board", "BuildError", "toolchain_env", "program"]
+__all__ = ["Board", "BuildError", "TimingError", "toolchain_env", "program"]
 
 
 class BuildError(RuntimeError):
     """The bitstream build failed or does not meet its constraints; says which."""
+
+
+class TimingError(BuildError):
+    """Place-and-route finished but missed the clock; `report` holds what it reached."""
+
+    def __init__(self, message: str, report: BuildReport):
+        super().__init__(message)
+        self.report = report
 
 
 def toolchain_env() -> dict[str, str]:
@@ -65,6 +74,10 @@ class Board(abc.ABC):
         """A new instance of the board's amaranth-boards platform."""
 
     @abc.abstractmethod
+    def pll(self, mhz: float):
+        """The PLL setting for ``mhz``; raises `PllError` if it cannot be made."""
+
+    @abc.abstractmethod
     def clock_domain(self, m: Module, platform, mhz: float) -> float:
         """Create the ``sync`` domain at ``mhz`` from the board clock; return the real MHz."""
 
@@ -87,6 +100,10 @@ class Board(abc.ABC):
             platform.build(top, name="glocal", build_dir=str(out_dir), do_program=False,
                            nextpnr_opts="--report report.json")
         except subprocess.CalledProcessError as e:
+            over = _over_capacity(out_dir / "glocal.tim")
+            if over:
+                raise BuildError(f"the design does not fit the {self.name}: "
+                                 f"{'; '.join(over)}") from None
             raise BuildError(f"the {self.name} build failed in {e.cmd!r}; see the logs in "
                              f"{out_dir}") from None
         report = parse_nextpnr(report_path, requested_mhz=mhz)
@@ -94,10 +111,24 @@ class Board(abc.ABC):
         if not report.timing_met:
             bitstream.unlink(missing_ok=True)
             path = " -> ".join(report.critical_path[:6]) or "(not reported)"
-            raise BuildError(
+            raise TimingError(
                 f"{self.name}: timing not met, {report.fmax_mhz:.1f} MHz achieved for "
-                f"{mhz:.1f} MHz requested; critical path starts {path}")
+                f"{mhz:.1f} MHz requested; critical path starts {path}", report)
         return report, bitstream
+
+
+def _over_capacity(log: Path) -> list[str]:
+    """Resources nextpnr's log shows above 100 % (why placement failed), as text."""
+    if not log.exists():
+        return []
+    out = []
+    for line in log.read_text(errors="replace").splitlines():
+        match = re.search(r"(\w+):\s+(\d+)/\s*(\d+)\s+(\d+)%", line)
+        if match and int(match[2]) > int(match[3]):
+            entry = f"{match[1]} {match[2]} used of {match[3]}"
+            if entry not in out:
+                out.append(entry)
+    return out
 
 
 def program(board: Board, bitstream: Path) -> None:

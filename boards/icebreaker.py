@@ -21,8 +21,11 @@ class ICEBreaker(Board):
     def platform(self):
         return ICEBreakerPlatform()
 
+    def pll(self, mhz: float):
+        return ice40_pll(self.f_ref_mhz, mhz)
+
     def clock_domain(self, m: Module, platform, mhz: float) -> float:
-        pll = ice40_pll(self.f_ref_mhz, mhz)
+        pll = self.pll(mhz)
         # The 12 MHz pin feeds the PLL pad directly (no SB_IO/global buffer in between).
         clk_pin = platform.request(platform.default_clk, dir="-")
         m.domains.sync = cd = ClockDomain("sync")

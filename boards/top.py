@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.lib import io
 
 from glocal.boards.board import Board
 
@@ -36,13 +37,16 @@ class Top(Elaboratable):
         real_mhz = self.board.clock_domain(m, platform, self.mhz)
         m.submodules.chip = chip = self.chip(real_mhz * 1e6)
 
-        uart = platform.request("uart", 0)
-        m.d.comb += [chip.rx.eq(uart.rx.i), uart.tx.o.eq(chip.tx)]
+        uart = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
+        m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
+        m.d.comb += [chip.rx.eq(rx.i), tx.o.eq(chip.tx)]
 
         # LED 0: the chip is computing. LED 1: a heartbeat of about 1 Hz, proof of a clock
         # (the top bit of a free-running counter: a carry chain, never the critical path).
         beat = Signal(int(real_mhz * 1e6).bit_length())
         m.d.sync += beat.eq(beat + 1)
-        m.d.comb += [platform.request("led", 0).o.eq(chip.busy),
-                     platform.request("led", 1).o.eq(beat[-1])]
+        m.submodules.led_busy = busy = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.submodules.led_beat = heart = io.Buffer("o", platform.request("led", 1, dir="-"))
+        m.d.comb += [busy.o.eq(chip.busy), heart.o.eq(beat[-1])]
         return m

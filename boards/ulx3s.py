@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from amaranth.hdl import ClockDomain, Instance, Module, Signal
+from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
@@ -26,9 +27,13 @@ class ULX3S(Board):
         os.environ.setdefault("OPENFPGALOADER", "openFPGALoader")
         return ULX3S_85F_Platform()
 
+    def pll(self, mhz: float):
+        return ecp5_pll(self.f_ref_mhz, mhz)
+
     def clock_domain(self, m: Module, platform, mhz: float) -> float:
-        pll = ecp5_pll(self.f_ref_mhz, mhz)
-        clk_in = platform.request(platform.default_clk, dir="i")
+        pll = self.pll(mhz)
+        m.submodules.clk_buffer = clk_in = io.Buffer(
+            "i", platform.request(platform.default_clk, dir="-"))
         m.domains.sync = cd = ClockDomain("sync")
         locked = Signal()
         m.submodules.pll = Instance(

@@ -20,6 +20,19 @@ def _train(args: argparse.Namespace) -> int:
     return run_cli(vars(args))
 
 
+def _build(args: argparse.Namespace) -> int:
+    from glocal.boards.cli import run_build
+
+    return run_build(board=args.board, lanes=args.lanes, axons=args.axons,
+                     neurons=args.neurons, mhz=args.clock, out=args.out, mesh=args.mesh)
+
+
+def _program(args: argparse.Namespace) -> int:
+    from glocal.boards.cli import run_program
+
+    return run_program(board=args.board, bitstream=args.bitstream)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glocal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--model-path", help="model file (default out/models/<data>-<model>.npz)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.set_defaults(func=_train)
+
+    bd = sub.add_parser("build", help="build an FPGA bitstream with the open toolchain")
+    bd.add_argument("--board", required=True, help="icebreaker or ulx3s")
+    bd.add_argument("--mesh", default="1x1", help="cores as RxC (today: 1x1)")
+    bd.add_argument("--lanes", type=int, help="neurons per cycle (default: the board's)")
+    bd.add_argument("--axons", type=int, help="axons per core (default: the board's)")
+    bd.add_argument("--neurons", type=int, help="neurons per core (default: the board's)")
+    bd.add_argument("--clock", type=float, help="core clock in MHz (default: the board's)")
+    bd.add_argument("--out", help="build folder (default out/build/<board>)")
+    bd.set_defaults(func=_build)
+
+    pg = sub.add_parser("program", help="load a built bitstream onto a board")
+    pg.add_argument("--board", required=True, help="icebreaker or ulx3s")
+    pg.add_argument("--bitstream", help="default: the last build's")
+    pg.set_defaults(func=_program)
     return parser
 
 
