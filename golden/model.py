@@ -262,10 +262,11 @@ class Hidden(nn.Module):
                 if exact:
                     aged = quant.rshift(p[(t - t_last) & mask][..., None] * hebb, cfg.p_frac,
                                         True)
+                    acc_h = torch.bmm(x[:, None, :], aged)[:, 0]
                 else:
-                    # Unrounded, the lazy decay equals decaying every row at every step.
-                    aged = spec.w_decay * hebb
-                acc_h = torch.bmm(x[:, None, :], aged)[:, 0]
+                    # Unrounded, the lazy decay equals decaying every row at every step,
+                    # and x·(w·H) = w·(x·H) needs no aged copy of H.
+                    acc_h = spec.w_decay * torch.bmm(x[:, None, :], hebb)[:, 0]
                 i = i + quant.rshift(a * acc_h, cfg.alpha_frac, exact)
             if exact:
                 u = quant.saturate(
@@ -276,15 +277,18 @@ class Hidden(nn.Module):
             out.append(s)
             if self.plastic:
                 f = _post(u, theta, spec.vth_shift, table, exact)
-                delta = quant.rshift(beta[:, None] * f[:, None, :], cfg.learn_shift, exact)
-                new = torch.clamp(aged + delta * x[:, :, None], -hmax, hmax)
                 if exact:
+                    delta = quant.rshift(beta[:, None] * f[:, None, :], cfg.learn_shift, True)
+                    new = torch.clamp(aged + delta * x[:, :, None], -hmax, hmax)
                     touched = (x != 0) | (rows == refresh)
                     hebb = torch.where(touched[..., None], new, hebb)
                     t_last = torch.where(touched, t, t_last)
                 else:
-                    # An untouched row's new value is its aged one: store every row.
-                    hebb = new
+                    # w·H + (beta·x)⊗f / 2**learn_shift in one fused op. An untouched row's
+                    # new value is its aged one, so every row is stored.
+                    bx = (beta * x / (1 << cfg.learn_shift))[:, :, None]
+                    hebb = torch.clamp(torch.baddbmm(hebb, bx, f[:, None, :],
+                                                     beta=spec.w_decay), -hmax, hmax)
                     t_last = torch.full_like(t_last, t)
                 refresh = (refresh + 1) % cfg.axons
         if self.plastic:

@@ -53,10 +53,10 @@ class TrainConfig:
     data_dir: str | None = None
     variant: Variant = Variant.HP
     hidden: int = 128
-    steps: int = 8
+    steps: int = 12
     encoding: Encoding = Encoding.RATE
-    epochs: int = 40
-    qat_epochs: int = 10
+    epochs: int = 12
+    qat_epochs: int = 3
     batch: int = 32
     lr: float = 2e-3
     meta_lr: float = 5e-3
