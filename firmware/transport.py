@@ -1,0 +1,202 @@
+"""Byte transports between the driver and a chip: a serial port, or the simulated chip.
+
+A transport moves raw bytes; framing is the driver's business. `SimTransport` runs the
+Verilated design under cocotb in a child process whose bridge (:mod:`glocal.sim.uart_bridge_tb`)
+turns bytes into UART bit levels on the design's ``rx`` pin and back from ``tx``: the
+driver code is the same for the board and for the simulation.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["Transport", "TransportError", "SerialTransport", "SimTransport"]
+
+
+class TransportError(RuntimeError):
+    """The link itself failed (the port or the simulation is gone)."""
+
+
+class Transport(Protocol):
+    """What the driver needs from a link."""
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` (all of it)."""
+
+    def read(self, n: int, timeout: float) -> bytes:
+        """Up to ``n`` bytes; fewer only if ``timeout`` seconds pass first."""
+
+    def close(self) -> None:
+        """Release the link; idempotent."""
+
+
+class SerialTransport:
+    """A UART on a board, through pyserial.
+
+    Parameters
+    ----------
+    port : str
+        Device name (``/dev/ttyUSB1``, ``COM3``).
+    baud : int
+        Baud rate the bitstream was built for.
+    """
+
+    def __init__(self, port: str, *, baud: int):
+        try:
+            import serial
+        except ImportError as e:
+            raise TransportError("SerialTransport needs pyserial (pip install pyserial)") from e
+        self._serial = serial.Serial(port, baudrate=baud, timeout=1.0)
+        self._serial.reset_input_buffer()
+
+    def write(self, data: bytes) -> None:
+        self._serial.write(data)
+        self._serial.flush()
+
+    def read(self, n: int, timeout: float) -> bytes:
+        self._serial.timeout = timeout
+        return self._serial.read(n)
+
+    def close(self) -> None:
+        self._serial.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _build_and_run(component, *, name: str, build_dir: Path, test_dir: Path,
+                   extra_env: dict[str, str]) -> None:
+    """Verilate ``component`` (reusing an up-to-date build) and run the bridge on it."""
+    from cocotb_tools.runner import get_runner
+
+    from glocal.sim.toolchain import verilator_env, write_verilog
+
+    verilator_env()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    runner = get_runner("verilator")
+    # Several pytest workers may start the same design: one builds, the others wait.
+    with open(build_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        source = build_dir / f"{name}.v"
+        fresh = test_dir / f"{name}.v"
+        write_verilog(component, name, fresh)
+        if not source.exists() or source.read_text() != fresh.read_text():
+            source.write_text(fresh.read_text())   # a changed design: rebuild
+        # Verilator skips identical inputs and make is incremental: a rebuild of an
+        # unchanged design costs a second or two.
+        runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir,
+                     build_args=["-Wno-fatal", "-O3"], timescale=("1ns", "1ps"),
+                     log_file=build_dir / "build.log")
+    runner.test(test_module="glocal.sim.uart_bridge_tb", hdl_toplevel=name,
+                build_dir=build_dir, test_dir=test_dir, extra_env=extra_env,
+                log_file=test_dir / "sim.log")
+
+
+class SimTransport:
+    """The Verilated chip, spoken to through its real UART pins.
+
+    Parameters
+    ----------
+    component : wiring.Component
+        Top level with ``rx``/``tx`` serial pins and an ``idle`` output (for example
+        :class:`glocal.sim.busram.Bench`), whose UART runs at ``divisor`` cycles per bit.
+    divisor : int
+        Clock cycles per bit of the design's UART.
+    build_dir : Path
+        Verilator build directory; reused while the generated Verilog is unchanged.
+    start_timeout : float
+        Seconds to wait for the build and the simulator to come up.
+
+    Raises
+    ------
+    TransportError
+        If the simulation does not connect in time or dies; the message names its log.
+    """
+
+    def __init__(self, component, *, divisor: int, build_dir: Path, name: str = "top",
+                 start_timeout: float = 600.0):
+        self._tmp = tempfile.TemporaryDirectory(prefix="glocal-sim-")
+        tmp = Path(self._tmp.name)
+        self.log = tmp / "sim.log"
+        path = str(tmp / "uart.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+        listener.settimeout(0.5)
+        self._error: BaseException | None = None
+
+        def run():
+            try:
+                _build_and_run(component, name=name, build_dir=Path(build_dir), test_dir=tmp,
+                               extra_env={"GLOCAL_SOCKET": path, "GLOCAL_DIVISOR": str(divisor)})
+            except BaseException as e:   # reported to the caller of read/write
+                self._error = e
+
+        self._thread = threading.Thread(target=run, name="glocal-sim", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + start_timeout
+        self._sock = None
+        try:
+            while self._sock is None:
+                try:
+                    self._sock, _ = listener.accept()
+                except TimeoutError:
+                    if not self._thread.is_alive():
+                        raise TransportError(
+                            f"the simulation ended before it connected ({self._error!r}); "
+                            f"see {build_dir}/build.log and {self.log}") from self._error
+                    if time.monotonic() > deadline:
+                        raise TransportError(
+                            f"the simulation did not connect within {start_timeout} s") from None
+        finally:
+            listener.close()
+        self._buf = bytearray()
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._sock.sendall(data)
+        except OSError as e:
+            raise TransportError(f"the simulation is gone ({e}); see {self.log}") from e
+
+    def read(self, n: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while len(self._buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._sock.settimeout(left)
+            try:
+                chunk = self._sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                raise TransportError(f"the simulation closed the link; see {self.log}")
+            self._buf += chunk
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Close the link; the bridge then ends the simulation, which is waited for."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TransportError(f"the simulation did not stop within {timeout} s")
+            self._tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

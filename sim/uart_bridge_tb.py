@@ -1,0 +1,98 @@
+"""cocotb bridge: the simulated chip's UART pins ↔ a Unix-domain socket.
+
+`glocal.firmware.transport.SimTransport` listens on a socket (``GLOCAL_SOCKET``) and
+starts this test; the real driver in the host process then talks to the Verilated RTL
+in real UART bytes. The bridge bit-bangs ``rx`` and samples ``tx`` with one timer per
+bit (no Python per clock cycle) and stops simulated time while there is nothing to do —
+the host sends nothing, the interface reports ``idle`` and ``tx`` is quiet — by blocking
+on the socket, so an idle link costs neither CPU nor simulated cycles. Simulated time
+runs on while a frame is half received, so the chip's inter-byte timeout is real.
+
+Environment: ``GLOCAL_SOCKET`` (path), ``GLOCAL_DIVISOR`` (clock cycles per bit).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, RisingEdge, Timer
+
+PERIOD_NS = 10
+#: Simulated cycles between socket polls while the chip works on its own.
+QUANTUM = 256
+#: Wall-clock seconds between liveness checks while blocked on an idle link.
+POLL_S = 1.0
+
+
+@cocotb.test()
+async def uart_bridge(dut):
+    divisor = int(os.environ["GLOCAL_DIVISOR"])
+    bit_ns = divisor * PERIOD_NS
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(os.environ["GLOCAL_SOCKET"])
+    sock.setblocking(False)
+
+    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
+    dut.rx.value = 1
+    dut.rst.value = 1
+    for _ in range(4):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+
+    receiving = [False]   # the tx monitor is inside a character
+
+    async def tx_monitor():
+        while True:
+            await FallingEdge(dut.tx)
+            receiving[0] = True
+            await Timer(bit_ns + bit_ns // 2, unit="ns")
+            byte = 0
+            for i in range(8):
+                byte |= int(dut.tx.value) << i
+                await Timer(bit_ns, unit="ns")
+            stop = int(dut.tx.value)
+            receiving[0] = False
+            if not stop:
+                dut._log.warning("tx: framing error in a byte sent by the chip")
+                continue
+            sock.setblocking(True)
+            sock.sendall(bytes([byte]))
+            sock.setblocking(False)
+
+    cocotb.start_soon(tx_monitor())
+
+    async def send(byte):
+        for level in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+            dut.rx.value = level
+            await Timer(bit_ns, unit="ns")
+
+    def quiet():
+        return int(dut.idle.value) and not receiving[0] and int(dut.tx.value)
+
+    sent = 0
+    while True:
+        try:
+            data = sock.recv(65536)
+        except BlockingIOError:
+            data = None
+        if data == b"":
+            break   # the host closed the link: end of simulation
+        if data:
+            for byte in data:
+                await send(byte)
+            sent += len(data)
+            continue
+        if quiet():
+            # Make sure no response is about to start, then wait for the host.
+            await Timer(2 * bit_ns, unit="ns")
+            if quiet():
+                select.select([sock], [], [], POLL_S)
+                continue
+        await Timer(QUANTUM * PERIOD_NS, unit="ns")
+    dut._log.info("link closed after %d bytes from the host", sent)
+    sock.close()
