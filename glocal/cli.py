@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--data-dir", help="folder of the local MNIST/Fashion/N-MNIST files")
     tr.add_argument("--model", default="hp", choices=["gp", "lp", "hp"], help="variant")
     for name, kind in [("hidden", int), ("steps", int), ("epochs", int), ("qat-epochs", int),
-                       ("batch", int), ("lr", float), ("meta-lr", float), ("seed", int)]:
+                       ("batch", int), ("lr", float), ("meta-lr", float), ("meta-split", float),
+                       ("seed", int)]:
         tr.add_argument(f"--{name}", type=kind, help="default: golden.train.TrainConfig")
     tr.add_argument("--encoding", choices=["rate", "direct", "latency"])
     tr.add_argument("--hebb", choices=["reset", "persist"], help="Hebbian state per sample")

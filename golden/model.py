@@ -254,10 +254,9 @@ class Hidden(nn.Module):
             rows = torch.arange(self.n_in)
             table = torch.tensor(fixed.F_TABLE, dtype=dt)
             hebb, t_last, t, refresh = st.hebb, st.t_last, st.t, st.refresh
-        for k in range(x_seq.shape[0]):
-            i = acc[k]
+        # unbind, not indexing: one backward node for all steps instead of one each.
+        for i, x in zip(acc.unbind(0), x_seq.unbind(0), strict=True):
             if self.plastic:
-                x = x_seq[k]
                 t = (t + 1) & mask
                 if exact:
                     aged = quant.rshift(p[(t - t_last) & mask][..., None] * hebb, cfg.p_frac,
@@ -353,7 +352,7 @@ class Readout(nn.Module):
         vth = float(1 << self.vth_shift)
         u = torch.zeros(x_seq.shape[1], self.n_out, dtype=x_seq.dtype)
         s = torch.zeros_like(u)
-        for i in x_seq @ w + b:
+        for i in (x_seq @ w + b).unbind(0):
             # decay = 2**decay_frac: rnd(decay·v) = v exactly.
             u = quant.saturate(u - s * vth + i, cfg.u_bits)
             s = (u >= vth).to(u.dtype)

@@ -217,6 +217,8 @@ def train(cfg: TrainConfig) -> dict:
 
     tr_idx, meta_idx = _split_meta(len(ds.y_train), cfg.meta_split if meta_on else 0.0,
                                    cfg.seed)
+    if meta_on and not len(meta_idx):
+        meta_idx = tr_idx  # meta_split = 0: the meta step takes other training batches
     x_tr = torch.from_numpy(ds.x_train)
     y_tr = torch.from_numpy(ds.y_train)
     xs_test = encode_set(ds.x_test, cfg.encoding, cfg.steps, cfg.seed + 1)
@@ -286,6 +288,7 @@ def train(cfg: TrainConfig) -> dict:
         "core_config": asdict(spec.cfg), "world_size": world,
         "test_samples": int(len(ds.y_test)), "train_samples": int(len(tr_idx)),
         "meta_samples": int(len(meta_idx)) if meta_on else 0,
+        "meta_held_out": bool(meta_on and cfg.meta_split > 0),
         "float_test_acc": float_acc, "qat_test_acc": qat_acc, "train_seconds": train_s,
         "meta_init": {k: _summary(v) for k, v in meta_init.items()},
         "meta_final": {k: _summary(v) for k, v in meta_end.items()},
