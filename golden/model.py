@@ -157,15 +157,15 @@ class _Spike(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, u, vth: float, width: float, height: float):
-        ctx.save_for_backward(u)
-        ctx.consts = (vth, width, height)
-        return (u >= vth).to(u.dtype)
+        d = u - vth
+        # The surrogate is computed here so that the Python backward is a single op.
+        ctx.save_for_backward((d.abs() < width).to(u.dtype).mul_(height))
+        return (d >= 0).to(u.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        (u,) = ctx.saved_tensors
-        vth, width, height = ctx.consts
-        return grad * ((u - vth).abs() < width).to(grad.dtype) * height, None, None, None
+        (surrogate,) = ctx.saved_tensors
+        return grad * surrogate, None, None, None
 
 
 def hop(spikes: torch.Tensor) -> torch.Tensor:
@@ -340,19 +340,22 @@ class Readout(nn.Module):
         return (quant.weight(self.weight, sc, cfg, True).to(dtype),
                 quant.bias(self.bias, sc, cfg, True).to(dtype), sc)
 
-    def forward(self, x_seq: torch.Tensor, precision: Precision) -> tuple[torch.Tensor,
-                                                                            torch.Tensor]:
-        """Final membrane of ``x_seq`` (steps, batch, n_in): (float units, membrane units)."""
+    def forward(self, spikes: torch.Tensor, precision: Precision) -> tuple[torch.Tensor,
+                                                                             torch.Tensor]:
+        """Final membrane for the previous layer's ``spikes`` (steps, batch, n_in), which
+        reach this core one step later: (float units, membrane units)."""
         cfg = self.spec.cfg
         if precision is Precision.FLOAT:
-            # A lossless integrator that never fires: the membrane is the summed current.
-            logits = x_seq.sum(0) @ self.weight.to(x_seq.dtype) + x_seq.shape[0] * self.bias
+            # A lossless integrator that never fires: the membrane is the summed current,
+            # and the one-step hop drops the last step's spikes.
+            logits = torch.addmm(spikes.shape[0] * self.bias, spikes[:-1].sum(0),
+                                 self.weight.to(spikes.dtype))
             return logits, logits / self.scale()
-        w, b, sc = self.codes(x_seq.dtype)
+        w, b, sc = self.codes(spikes.dtype)
         vth = float(1 << self.vth_shift)
-        u = torch.zeros(x_seq.shape[1], self.n_out, dtype=x_seq.dtype)
+        u = torch.zeros(spikes.shape[1], self.n_out, dtype=spikes.dtype)
         s = torch.zeros_like(u)
-        for i in (x_seq @ w + b).unbind(0):
+        for i in (hop(spikes) @ w + b).unbind(0):
             # decay = 2**decay_frac: rnd(decay·v) = v exactly.
             u = quant.saturate(u - s * vth + i, cfg.u_bits)
             s = (u >= vth).to(u.dtype)
@@ -385,11 +388,11 @@ class Net(nn.Module):
                 states: list[LayerState] | None = None) -> Output:
         """Run a batch of encoded inputs ``x_seq`` (steps, batch, inputs)."""
         spikes, finals = [], []
-        inp = x_seq
+        s = x_seq
         for n, layer in enumerate(self.hidden):
-            s, st = layer(inp, precision, None if states is None else states[n])
+            s, st = layer(s if n == 0 else hop(s), precision,
+                          None if states is None else states[n])
             spikes.append(s)
             finals.append(st)
-            inp = hop(s)
-        logits, membrane = self.readout(inp, precision)
+        logits, membrane = self.readout(s, precision)
         return Output(logits, membrane, spikes, finals)
