@@ -73,6 +73,20 @@ class SerialTransport:
         self.close()
 
 
+#: Clock period of the simulated chip, in ns (the bridge times UART bits from it).
+PERIOD_NS = 10
+
+# The clock is generated in Verilog (Verilator --timing) rather than by cocotb: a clock
+# driven through VPI costs a callback per edge, which made the simulation 3× slower.
+_WRAPPER = """`timescale 1ns/1ps
+module {top}(input wire rst, input wire rx, output wire tx, output wire idle);
+  reg clk = 1'b0;
+  always #{half} clk = ~clk;
+  {name} chip(.clk(clk), .rst(rst), .rx(rx), .tx(tx), .idle(idle));
+endmodule
+"""
+
+
 def _build_and_run(component, *, name: str, build_dir: Path, test_dir: Path,
                    extra_env: dict[str, str]) -> None:
     """Verilate ``component`` (reusing an up-to-date build) and run the bridge on it."""
@@ -91,12 +105,14 @@ def _build_and_run(component, *, name: str, build_dir: Path, test_dir: Path,
         write_verilog(component, name, fresh)
         if not source.exists() or source.read_text() != fresh.read_text():
             source.write_text(fresh.read_text())   # a changed design: rebuild
+        wrapper = build_dir / f"{name}_clk.v"
+        wrapper.write_text(_WRAPPER.format(top=f"{name}_clk", name=name, half=PERIOD_NS // 2))
         # Verilator skips identical inputs and make is incremental: a rebuild of an
         # unchanged design costs a second or two.
-        runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir,
-                     build_args=["-Wno-fatal", "-O3"], timescale=("1ns", "1ps"),
-                     log_file=build_dir / "build.log")
-    runner.test(test_module="glocal.sim.uart_bridge_tb", hdl_toplevel=name,
+        runner.build(sources=[source, wrapper], hdl_toplevel=f"{name}_clk",
+                     build_dir=build_dir, build_args=["-Wno-fatal", "-O3", "--timing"],
+                     timescale=("1ns", "1ps"), log_file=build_dir / "build.log")
+    runner.test(test_module="glocal.sim.uart_bridge_tb", hdl_toplevel=f"{name}_clk",
                 build_dir=build_dir, test_dir=test_dir, extra_env=extra_env,
                 log_file=test_dir / "sim.log")
 
@@ -109,6 +125,7 @@ class SimTransport:
     component : wiring.Component
         Top level with ``rx``/``tx`` serial pins and an ``idle`` output (for example
         :class:`glocal.sim.busram.Bench`), whose UART runs at ``divisor`` cycles per bit.
+        Its clock is generated in a Verilog wrapper, period `PERIOD_NS`.
     divisor : int
         Clock cycles per bit of the design's UART.
     build_dir : Path
@@ -137,7 +154,8 @@ class SimTransport:
         def run():
             try:
                 _build_and_run(component, name=name, build_dir=Path(build_dir), test_dir=tmp,
-                               extra_env={"GLOCAL_SOCKET": path, "GLOCAL_DIVISOR": str(divisor)})
+                               extra_env={"GLOCAL_SOCKET": path, "GLOCAL_DIVISOR": str(divisor),
+                                          "GLOCAL_PERIOD_NS": str(PERIOD_NS)})
             except BaseException as e:   # reported to the caller of read/write
                 self._error = e
 
