@@ -1,0 +1,146 @@
+"""Egress and ingress: between a core's spike streams and its router's local port.
+
+`Egress` turns each fired neuron id into the packets its routing table lists (one per
+destination: multicast at the source, see :mod:`glocal.golden.noc`). `Ingress` turns each
+packet the router ejects into the axon id it sets in the core's pending axon bank.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from glocal.golden.config import CoreConfig
+from glocal.golden.noc import Mesh, RouteTable
+from glocal.rtl.noc import (
+    axon_stream,
+    neuron_stream,
+    packet_layout,
+    ptr_layout,
+    table_write_layout,
+)
+
+__all__ = ["Egress", "Ingress"]
+
+
+class Egress(wiring.Component):
+    """Routing-table lookup: fired neuron ids in, packets out, one packet per cycle.
+
+    A three-stage pipeline: the pointer table is read with the neuron id, the destination
+    table with ``base + k`` for ``k < count``, and its entry (a whole packet) is offered.
+    A neuron with ``count`` destinations occupies the pointer stage for ``max(count, 1)``
+    cycles, so a fan-out of one sustains one spike per cycle.
+
+    Parameters
+    ----------
+    mesh : Mesh
+        Geometry and table sizes.
+    cfg : CoreConfig
+        Core geometry.
+    table : RouteTable or None
+        Initial table contents (as after the host wrote them); empty if ``None``.
+
+    Members
+    -------
+    spikes : In(neuron_stream(cfg))
+        Fired neuron ids from the core.
+    packets : Out(stream.Signature(packet_layout))
+        To the router's local input.
+    write : In(stream.Signature(table_write_layout))
+        Table writes from the configuration bus; always ready. Write only while ``idle``.
+    idle : Out(1)
+        No spike offered, none being looked up, no packet waiting.
+    """
+
+    def __init__(self, *, mesh: Mesh, cfg: CoreConfig, table: RouteTable | None = None):
+        self._mesh, self._cfg, self._table = mesh, cfg, table
+        super().__init__({
+            "spikes": In(neuron_stream(cfg)),
+            "packets": Out(stream.Signature(packet_layout(mesh, cfg))),
+            "write": In(stream.Signature(table_write_layout(mesh, cfg))),
+            "idle": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        mesh, cfg, table = self._mesh, self._cfg, self._table
+        pl, dl = ptr_layout(mesh), packet_layout(mesh, cfg)
+        m.submodules.ptr = ptr = Memory(
+            shape=unsigned(pl.size), depth=cfg.neurons,
+            init=table.pointer_words(mesh) if table else [])
+        m.submodules.dest = dest = Memory(
+            shape=unsigned(dl.size), depth=mesh.depth,
+            init=table.dest_words(mesh, cfg) if table else [])
+
+        ptr_w, dest_w = ptr.write_port(), dest.write_port()
+        wr = self.write
+        m.d.comb += [
+            wr.ready.eq(1),
+            ptr_w.addr.eq(wr.payload.addr), ptr_w.data.eq(wr.payload.data),
+            ptr_w.en.eq(wr.valid & ~wr.payload.dest),
+            dest_w.addr.eq(wr.payload.addr), dest_w.data.eq(wr.payload.data),
+            dest_w.en.eq(wr.valid & wr.payload.dest),
+        ]
+
+        ptr_r, dest_r = ptr.read_port(), dest.read_port()
+        pointer = pl(ptr_r.data)
+        looked = Signal()                 # ptr_r.data holds the current neuron's pointer
+        k = Signal(range(mesh.fanout))    # destinations of that neuron already issued
+        out = self.packets
+
+        free = ~out.valid | out.ready     # the output register can take an entry
+        issue = looked & (pointer.count != 0) & free
+        done = looked & ((pointer.count == 0) | (issue & (k == pointer.count - 1)))
+        m.d.comb += [
+            self.spikes.ready.eq(~looked | done),
+            ptr_r.addr.eq(self.spikes.payload),
+            ptr_r.en.eq(self.spikes.ready),          # hold the pointer while it is expanded
+            dest_r.addr.eq(pointer.base + k),
+            dest_r.en.eq(free),                      # hold the packet while it is offered
+            out.payload.eq(dest_r.data),
+        ]
+        with m.If(self.spikes.ready):
+            m.d.sync += looked.eq(self.spikes.valid)
+        with m.If(done):
+            m.d.sync += k.eq(0)
+        with m.Elif(issue):
+            m.d.sync += k.eq(k + 1)
+        with m.If(free):
+            m.d.sync += out.valid.eq(issue)
+        m.d.comb += self.idle.eq(~self.spikes.valid & ~looked & ~out.valid)
+        return m
+
+
+class Ingress(wiring.Component):
+    """Ejected packets in, axon ids out (the packet's coordinates are this core's).
+
+    Parameters
+    ----------
+    mesh : Mesh
+    cfg : CoreConfig
+
+    Members
+    -------
+    packets : In(stream.Signature(packet_layout))
+        From the router's local output.
+    axons : Out(axon_stream(cfg))
+        To the core's pending axon bank.
+    """
+
+    def __init__(self, *, mesh: Mesh, cfg: CoreConfig):
+        self._mesh, self._cfg = mesh, cfg
+        super().__init__({
+            "packets": In(stream.Signature(packet_layout(mesh, cfg))),
+            "axons": Out(axon_stream(cfg)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += [
+            self.axons.valid.eq(self.packets.valid),
+            self.axons.payload.eq(self.packets.payload.axon),
+            self.packets.ready.eq(self.axons.ready),
+        ]
+        return m

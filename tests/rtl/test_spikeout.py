@@ -1,0 +1,125 @@
+"""Egress (routing-table lookup, multicast) and its table-write port, in Amaranth's simulator."""
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from glocal.golden import noc
+from glocal.golden.config import CoreConfig
+from glocal.golden.noc import Dest, Mesh
+from glocal.rtl.spikeout import Egress, Ingress
+from glocal.sim import streams
+
+CFG = CoreConfig(axons=64, neurons=16, lanes=4, acc_bits=16)
+MESH = Mesh(2, 3, depth=48, fanout=4)
+
+
+def table(seed):
+    rng = np.random.default_rng(seed)
+    targets = [[Dest(int(rng.integers(MESH.cores)), int(a))
+                for a in rng.choice(CFG.axons, int(rng.integers(0, 5)), replace=False)]
+               for _ in range(CFG.neurons)]
+    return noc.route_table(MESH, CFG, targets, core=0)
+
+
+def run_egress(dut, spikes, n_out, *, rng=None, before=None):
+    """Offer ``spikes``; take ``n_out`` packets; random idles on both sides with ``rng``."""
+    got = []
+
+    async def source(ctx):
+        if before is not None:
+            await before(ctx)
+        for j in spikes:
+            await streams.put(ctx, dut.spikes, int(j),
+                              idle=int(rng.integers(0, 3)) if rng is not None else 0)
+
+    async def sink(ctx):
+        for _ in range(n_out):
+            p = await streams.get(ctx, dut.packets,
+                                  idle=int(rng.integers(0, 3)) if rng is not None else 0)
+            got.append((noc.Mesh.core(MESH, p.x, p.y), int(p.axon)))
+        await ctx.tick().repeat(4)
+        assert not ctx.get(dut.packets.valid) and ctx.get(dut.idle), "extra packets"
+
+    async def watchdog(ctx):
+        for _ in range(10 * (len(spikes) + n_out + 100)):   # not .repeat(): see test_router.run()
+            await ctx.tick()
+        raise AssertionError(f"{len(got)} of {n_out} packets came out")
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(source)
+    sim.add_testbench(sink)
+    sim.add_testbench(watchdog, background=True)
+    sim.run()
+    return got
+
+
+def expected(t, spikes):
+    return [(d.core, d.axon) for j in spikes for d in t.targets(int(j))]
+
+
+def test_each_spike_emits_its_destinations_in_table_order_under_stalls():
+    t = table(1)
+    rng = np.random.default_rng(2)
+    spikes = rng.integers(0, CFG.neurons, 200)       # repeats, silent neurons, fan-out 0..4
+    want = expected(t, spikes)
+    got = run_egress(Egress(mesh=MESH, cfg=CFG, table=t), spikes, len(want), rng=rng)
+    assert got == want
+
+
+def test_tables_written_through_the_write_port_take_effect():
+    t = table(3)
+    dut = Egress(mesh=MESH, cfg=CFG)
+
+    async def write(ctx):
+        for dest, words in ((0, t.pointer_words(MESH)), (1, t.dest_words(MESH, CFG))):
+            for addr, word in enumerate(words):
+                await streams.put(ctx, dut.write, {"dest": dest, "addr": addr, "data": word})
+
+    spikes = list(range(CFG.neurons)) * 2
+    want = expected(t, spikes)
+    assert run_egress(dut, spikes, len(want), before=write) == want
+
+
+def test_fan_out_of_one_sustains_one_packet_per_cycle():
+    t = noc.route_table(MESH, CFG, [[Dest(1, j)] for j in range(CFG.neurons)], core=0)
+    dut = Egress(mesh=MESH, cfg=CFG, table=t)
+    cycles = []
+
+    async def bench(ctx):
+        ctx.set(dut.packets.ready, 1)
+        ctx.set(dut.spikes.valid, 1)
+        n = 0
+        for cycle in range(40):
+            ctx.set(dut.spikes.payload, n % CFG.neurons)
+            _, _, took, out = await ctx.tick().sample(dut.spikes.ready, dut.packets.valid)
+            n += took
+            if out:
+                cycles.append(cycle)
+            if n == 3 * CFG.neurons:
+                break
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert cycles == list(range(2, 2 + len(cycles))) and len(cycles) >= 30
+
+
+def test_ingress_hands_the_axon_over_and_passes_backpressure():
+    dut = Ingress(mesh=MESH, cfg=CFG)
+
+    async def bench(ctx):
+        ctx.set(dut.packets.valid, 1)
+        ctx.set(dut.packets.payload, {"x": 2, "y": 1, "axon": 37})
+        ctx.set(dut.axons.ready, 0)
+        await ctx.delay(1e-9)
+        assert ctx.get(dut.axons.valid) and ctx.get(dut.axons.payload) == 37
+        assert not ctx.get(dut.packets.ready)
+        ctx.set(dut.axons.ready, 1)
+        await ctx.delay(1e-9)
+        assert ctx.get(dut.packets.ready)
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
