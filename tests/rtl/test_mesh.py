@@ -35,7 +35,7 @@ def check_steps(mesh, tables, fired, **kw):
     return results
 
 
-@pytest.mark.parametrize("rows, cols", [(1, 2), (2, 2), (2, 3)])
+@pytest.mark.parametrize("rows, cols", [(1, 1), (1, 2), (2, 2), (2, 3)])
 def test_random_traffic_with_multicast_and_stalls_is_delivered_exactly_once(rows, cols):
     mesh = Mesh(rows, cols, depth=64, fanout=3)
     rng = np.random.default_rng(rows * 10 + cols)
