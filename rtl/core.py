@@ -17,7 +17,7 @@ memory and register through the same ports while the core is idle.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import Out
@@ -41,11 +41,12 @@ __all__ = ["Core"]
 class _Ram:
     """One block RAM: a synchronous read port and a lane-granular write port."""
 
-    def __init__(self, m, name, shape, depth, *, transparent=False, gran=True):
+    def __init__(self, m, name, shape, depth, *, transparent=False, gran=True, reads=1):
         self.mem = Memory(shape=shape, depth=depth, init=[])
         m.submodules[name] = self.mem
         self.wr = self.mem.write_port(granularity=1 if gran else None)
         self.rd = self.mem.read_port(transparent_for=(self.wr,) if transparent else ())
+        self.rd2 = self.mem.read_port() if reads == 2 else None
 
 
 class Core(wiring.Component):
@@ -77,7 +78,7 @@ class Core(wiring.Component):
 
         ram = {
             "weight": _Ram(m, "weight", lanes_of(cfg, cfg.w_bits), A * G),
-            "hebb": _Ram(m, "hebb", lanes_of(cfg, cfg.h_bits), A * G),
+            "hebb": _Ram(m, "hebb", lanes_of(cfg, cfg.h_bits), A * G, reads=2),
             "acc_w": _Ram(m, "acc_w", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "acc_h": _Ram(m, "acc_h", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "bias": _Ram(m, "bias", lanes_of(cfg, cfg.bias_bits), G),
@@ -85,10 +86,13 @@ class Core(wiring.Component):
             "u": _Ram(m, "u", lanes_of(cfg, cfg.u_bits), G),
             "s": _Ram(m, "s", lanes_of(cfg, 1, sign=False), G),
             "f": _Ram(m, "f", lanes_of(cfg, fixed.F_BITS), G),
-            "t_last": _Ram(m, "t_last", unsigned(cfg.ts_bits), A, gran=False),
+            "t_last": _Ram(m, "t_last", unsigned(cfg.ts_bits), A, gran=False, reads=2),
             "beta": _Ram(m, "beta", signed(cfg.beta_bits), A, gran=False),
-            "p_table": _Ram(m, "p_table", unsigned(cfg.p_bits), 1 << cfg.ts_bits, gran=False),
-            "active": _Ram(m, "active", range(A), A, gran=False),
+            "p_table": _Ram(m, "p_table", unsigned(cfg.p_bits), 1 << cfg.ts_bits, gran=False,
+                            reads=2),
+            # Two banks: step t+1 fills one while learn(t) reads the other.
+            "active": _Ram(m, "active", range(A), 2 << max(1, ceil_log2(A)), gran=False,
+                           reads=2),
         }
         m.submodules.f_rom = f_rom = Memory(shape=signed(fixed.F_BITS), depth=fixed.F_SIZE,
                                             init=[int(v) for v in fixed.F_TABLE])
@@ -104,41 +108,84 @@ class Core(wiring.Component):
             m.submodules[f"soma{l}"] = soma
 
         r = regs   # register values: r.t, r.alpha, ...
+        abits = max(1, ceil_log2(A))
+        st = {name: Signal(name=f"st_{name}") for name in
+              ("idle", "scan", "integ", "wait", "fire")}
 
-        # -- controller state --------------------------------------------------------------
+        # -- step state (main sequence) ------------------------------------------------------
         learn_now = Signal()            # LEARN register latched at start
         n_active = Signal(range(A + 1))
         refresh_hit = Signal()          # the refresh row is also active
-        k = Signal(range(A + 2))        # row being issued (index into the active list)
-        g = Signal(range(G + 1))        # lane group being issued
-        st = {name: Signal(name=f"st_{name}") for name in
-              ("idle", "scan", "integ", "fire", "learn", "done")}
+        bank = Signal()                 # active-list bank of this step
 
-        # -- row pipeline (INTEGRATE and LEARN) -----------------------------------------------
-        n_rows = Signal(range(A + 2))
-        m.d.comb += n_rows.eq(Mux(st["learn"], n_active + ~refresh_hit, n_active))
-        issue = Signal()
-        m.d.comb += issue.eq((st["integ"] | st["learn"]) & (k < n_rows))
-        with m.If(issue):
-            with m.If(g == G - 1):
-                m.d.sync += [g.eq(0), k.eq(k + 1)]
+        # -- learn state: learn(t) runs on while step t+1 scans and integrates ---------------
+        l_run = Signal()
+        l_t = Signal(cfg.ts_bits)       # t of the step being learned
+        l_refresh = Signal(range(A))
+        l_nohit = Signal()              # the refresh row is not active: learn it first
+        l_rows = Signal(range(A + 2))
+        l_bank = Signal()
+        l_ref_done = Signal()           # the refresh row has been written
+        l_front = Signal(range(A + 1))  # every learned row below this has been written
+
+        # -- integrate pipeline: list → t_last → P, W, H, acc → acc --------------------------
+        ik = Signal(range(A + 1))
+        ig = Signal(range(G + 1))
+        i_stall = Signal()
+        i_issue = Signal()
+        m.d.comb += i_issue.eq(st["integ"] & (ik < n_active) & ~i_stall)
+        with m.If(i_issue):
+            with m.If(ig == G - 1):
+                m.d.sync += [ig.eq(0), ik.eq(ik + 1)]
             with m.Else():
-                m.d.sync += g.eq(g + 1)
+                m.d.sync += ig.eq(ig + 1)
+        i0 = {"v": Signal(), "g": Signal(range(G)), "first": Signal()}
+        with m.If(~i_stall):
+            m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig), i0["first"].eq(ik == 0)]
+        i_row = Signal(range(A))
+        m.d.comb += i_row.eq(ram["active"].rd.data)
+        # Row hazard: read a row only once learn(t) has written it (rows are learned in
+        # increasing order, after the refresh row).
+        m.d.comb += i_stall.eq(i0["v"] & l_run & ~(l_ref_done & (i_row < l_front)))
+        i1 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(),
+              "word": Signal(range(A * G))}
+        i2 = {key: Signal.like(sig, name=f"i2_{key}") for key, sig in i1.items()}
+        m.d.sync += [i1["v"].eq(i0["v"] & ~i_stall), i1["g"].eq(i0["g"]),
+                     i1["first"].eq(i0["first"]), i1["word"].eq(i_row * G + i0["g"])]
+        m.d.sync += [i2[key].eq(i1[key]) for key in i1]
+        i_busy = Signal()
+        m.d.comb += i_busy.eq((ik < n_active) | i0["v"] | i1["v"] | i2["v"])
 
-        s0 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "first": Signal()}
-        s1 = {"v": Signal(), "g": Signal(range(G)), "x": Signal(), "first": Signal(),
-              "last": Signal(), "row": Signal(range(A)), "word": Signal(range(A * G))}
-        s2 = {key: Signal.like(sig, name=f"s2_{key}") for key, sig in s1.items()}
-        m.d.sync += [s0["v"].eq(issue), s0["g"].eq(g), s0["ref"].eq(k == n_active),
-                     s0["first"].eq(k == 0)]
-        row = Signal(range(A))
-        m.d.comb += row.eq(Mux(s0["ref"], r.refresh, ram["active"].rd.data))
-        m.d.sync += [s1["v"].eq(s0["v"]), s1["g"].eq(s0["g"]), s1["x"].eq(~s0["ref"]),
-                     s1["first"].eq(s0["first"]), s1["last"].eq(s0["g"] == G - 1),
-                     s1["row"].eq(row), s1["word"].eq(row * G + s0["g"])]
-        m.d.sync += [s2[key].eq(s1[key]) for key in s1]
-        row_busy = Signal()
-        m.d.comb += row_busy.eq(issue | s0["v"] | s1["v"] | s2["v"])
+        # -- learn pipeline: list → t_last → P, H, beta, f → H, t_last -----------------------
+        lk = Signal(range(A + 2))
+        lg = Signal(range(G + 1))
+        l_issue = Signal()
+        m.d.comb += l_issue.eq(l_run & (lk < l_rows))
+        with m.If(l_issue):
+            with m.If(lg == G - 1):
+                m.d.sync += [lg.eq(0), lk.eq(lk + 1)]
+            with m.Else():
+                m.d.sync += lg.eq(lg + 1)
+        l0 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal()}
+        m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0))]
+        l_row = Signal(range(A))
+        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd2.data))
+        l1 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "last": Signal(),
+              "row": Signal(range(A)), "word": Signal(range(A * G))}
+        l2 = {key: Signal.like(sig, name=f"l2_{key}") for key, sig in l1.items()}
+        m.d.sync += [l1["v"].eq(l0["v"]), l1["g"].eq(l0["g"]), l1["ref"].eq(l0["ref"]),
+                     l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
+                     l1["word"].eq(l_row * G + l0["g"])]
+        m.d.sync += [l2[key].eq(l1[key]) for key in l1]
+        l_write = Signal()
+        m.d.comb += l_write.eq(l_run & l2["v"])
+        with m.If(l_write & l2["last"]):
+            with m.If(l2["ref"]):
+                m.d.sync += l_ref_done.eq(1)
+            with m.Else():
+                m.d.sync += l_front.eq(l2["row"] + 1)
+        with m.If(l_run & ~l_issue & ~l0["v"] & ~l1["v"] & ~l2["v"]):
+            m.d.sync += l_run.eq(0)
 
         m.d.comb += [
             dend.p.eq(ram["p_table"].rd.data),
@@ -146,12 +193,12 @@ class Core(wiring.Component):
             dend.h.eq(ram["hebb"].rd.data),
             dend.acc_w.eq(ram["acc_w"].rd.data),
             dend.acc_h.eq(ram["acc_h"].rd.data),
-            dend.first.eq(s2["first"]),
-            plas.p.eq(ram["p_table"].rd.data),
-            plas.h.eq(ram["hebb"].rd.data),
+            dend.first.eq(i2["first"]),
+            plas.p.eq(ram["p_table"].rd2.data),
+            plas.h.eq(ram["hebb"].rd2.data),
             plas.beta.eq(ram["beta"].rd.data),
             plas.f.eq(ram["f"].rd.data),
-            plas.x.eq(s2["x"]),
+            plas.x.eq(~l2["ref"]),
             plas.h_max.eq(r.h_max),
         ]
 
@@ -194,39 +241,49 @@ class Core(wiring.Component):
             spikes.append(soma.o.payload.s)
 
         # -- memory ports: the bus owns them while idle, the passes otherwise -----------------
-        self._bus_ports(m, regs.mem, ram, axon, st["idle"])
-        with m.If(~st["idle"]):
-            rd = {name: ram[name].rd for name in ram}
-            wr = {name: ram[name].wr for name in ram}
-            # SCAN appends to the active list.
-            m.d.comb += [wr["active"].addr.eq(n_active), wr["active"].data.eq(axon.rows.payload),
+        busy = Signal()
+        m.d.comb += busy.eq(~st["idle"] | l_run)
+        self._bus_ports(m, regs.mem, ram, axon, ~busy)
+        rd = {name: ram[name].rd for name in ram}
+        rd2 = {name: ram[name].rd2 for name in ram if ram[name].rd2 is not None}
+        wr = {name: ram[name].wr for name in ram}
+        # Second read ports serve only the learn pass.
+        m.d.comb += [
+            rd2["active"].addr.eq(Cat((lk - l_nohit)[:abits], l_bank)),
+            rd2["t_last"].addr.eq(l_row),
+            rd2["p_table"].addr.eq((l_t - rd2["t_last"].data)[:cfg.ts_bits]),
+            rd2["hebb"].addr.eq(l1["word"]),
+        ]
+        with m.If(busy):
+            # SCAN appends to this step's bank of the active list.
+            m.d.comb += [wr["active"].addr.eq(Cat(n_active[:abits], bank)),
+                         wr["active"].data.eq(axon.rows.payload),
                          wr["active"].en.eq(st["scan"] & axon.rows.valid)]
-            # Row pipeline: stage 0 reads the list and t_last, stage 1 the rest.
             m.d.comb += [
-                rd["active"].addr.eq(k),
-                rd["t_last"].addr.eq(row),
+                rd["active"].addr.eq(Cat(ik[:abits], bank)),
+                rd["active"].en.eq(~i_stall),
+                rd["t_last"].addr.eq(i_row),
                 rd["p_table"].addr.eq((r.t - rd["t_last"].data)[:cfg.ts_bits]),
-                rd["weight"].addr.eq(s1["word"]),
-                rd["hebb"].addr.eq(s1["word"]),
-                rd["beta"].addr.eq(s1["row"]),
-                rd["f"].addr.eq(s1["g"]),
+                rd["weight"].addr.eq(i1["word"]),
+                rd["hebb"].addr.eq(i1["word"]),
+                rd["beta"].addr.eq(l1["row"]),
+                rd["f"].addr.eq(l1["g"]),
             ]
             with m.If(st["fire"]):
                 for name in ("acc_w", "acc_h", "bias", "theta", "u", "s"):
                     m.d.comb += rd[name].addr.eq(fg)
             with m.Else():
-                m.d.comb += [rd["acc_w"].addr.eq(s1["g"]), rd["acc_h"].addr.eq(s1["g"])]
-            integ_wr = st["integ"] & s2["v"]
-            learn_wr = st["learn"] & s2["v"]
+                m.d.comb += [rd["acc_w"].addr.eq(i1["g"]), rd["acc_h"].addr.eq(i1["g"])]
+            integ_wr = st["integ"] & i2["v"]
             m.d.comb += [
-                wr["acc_w"].addr.eq(s2["g"]), wr["acc_w"].data.eq(dend.sum_w),
+                wr["acc_w"].addr.eq(i2["g"]), wr["acc_w"].data.eq(dend.sum_w),
                 wr["acc_w"].en.eq(integ_wr.replicate(L)),
-                wr["acc_h"].addr.eq(s2["g"]), wr["acc_h"].data.eq(dend.sum_h),
+                wr["acc_h"].addr.eq(i2["g"]), wr["acc_h"].data.eq(dend.sum_h),
                 wr["acc_h"].en.eq(integ_wr.replicate(L)),
-                wr["hebb"].addr.eq(s2["word"]), wr["hebb"].data.eq(plas.h_new),
-                wr["hebb"].en.eq(learn_wr.replicate(L)),
-                wr["t_last"].addr.eq(s2["row"]), wr["t_last"].data.eq(r.t),
-                wr["t_last"].en.eq(learn_wr & s2["last"]),
+                wr["hebb"].addr.eq(l2["word"]), wr["hebb"].data.eq(plas.h_new),
+                wr["hebb"].en.eq(l_write.replicate(L)),
+                wr["t_last"].addr.eq(l2["row"]), wr["t_last"].data.eq(l_t),
+                wr["t_last"].en.eq(l_write & l2["last"]),
             ]
             # Fire pipeline: soma results at stage 2, f at stage 3.
             for l, soma in enumerate(somas):
@@ -242,24 +299,25 @@ class Core(wiring.Component):
         # -- counters ------------------------------------------------------------------------
         with m.If(f2["v"]):
             m.d.comb += regs.add_spikes_out.eq(sum(spikes))
-        with m.If(st["learn"] & s2["v"]):
+        with m.If(l_write):
             m.d.comb += regs.add_plastic_updates.eq(L)
         m.d.comb += [
             regs.add_cyc_integrate.eq(st["scan"] | st["integ"]),
             regs.add_cyc_fire.eq(st["fire"]),
-            regs.add_cyc_learn.eq(st["learn"]),
+            regs.add_cyc_learn.eq(l_run),
             regs.add_cyc_step.eq(~st["idle"]),
         ]
 
         # -- the step sequence ---------------------------------------------------------------
-        m.d.comb += [self.ctrl.ready.eq(st["idle"]), self.ctrl.busy.eq(~st["idle"]),
-                     regs.busy.eq(~st["idle"])]
+        m.d.comb += [self.ctrl.ready.eq(st["idle"]), self.ctrl.busy.eq(busy),
+                     regs.busy.eq(busy)]
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += st["idle"].eq(1)
                 with m.If(self.ctrl.start):
                     m.d.comb += axon.start.eq(1)
-                    m.d.sync += [learn_now.eq(r.learn), n_active.eq(0), refresh_hit.eq(0)]
+                    m.d.sync += [learn_now.eq(r.learn), n_active.eq(0), refresh_hit.eq(0),
+                                 bank.eq(~bank)]
                     with m.If(r.learn):
                         m.d.comb += regs.t_next.eq(1)
                     m.next = "SCAN"
@@ -271,29 +329,30 @@ class Core(wiring.Component):
                     with m.If(axon.rows.payload == r.refresh):
                         m.d.sync += refresh_hit.eq(1)
                 with m.Elif(axon.idle):
-                    m.d.sync += [k.eq(0), g.eq(0)]
+                    m.d.sync += [ik.eq(0), ig.eq(0)]
                     m.next = "INTEG"
             with m.State("INTEG"):
                 m.d.comb += st["integ"].eq(1)
-                with m.If(~row_busy):
+                with m.If(~i_busy):
+                    m.next = "WAIT"
+            with m.State("WAIT"):
+                # f of the previous step is still being read by its learn pass.
+                m.d.comb += st["wait"].eq(1)
+                with m.If(~l_run):
                     m.d.sync += fg.eq(0)
                     m.next = "FIRE"
             with m.State("FIRE"):
                 m.d.comb += st["fire"].eq(1)
                 with m.If(~fire_busy):
-                    m.d.sync += [k.eq(0), g.eq(0)]
+                    m.d.comb += regs.add_steps.eq(1)
                     with m.If(learn_now):
-                        m.next = "LEARN"
-                    with m.Else():
-                        m.next = "DONE"
-            with m.State("LEARN"):
-                m.d.comb += st["learn"].eq(1)
-                with m.If(~row_busy):
-                    m.next = "DONE"
-            with m.State("DONE"):
-                m.d.comb += [st["done"].eq(1), regs.add_steps.eq(1),
-                             regs.refresh_next.eq(learn_now)]
-                m.next = "IDLE"
+                        # Launch learn(t); the refresh row moves on for the next step.
+                        m.d.comb += regs.refresh_next.eq(1)
+                        m.d.sync += [l_run.eq(1), lk.eq(0), lg.eq(0), l_t.eq(r.t),
+                                     l_refresh.eq(r.refresh), l_nohit.eq(~refresh_hit),
+                                     l_rows.eq(n_active + ~refresh_hit), l_bank.eq(bank),
+                                     l_ref_done.eq(refresh_hit), l_front.eq(0)]
+                    m.next = "IDLE"
         return m
 
     def _bus_ports(self, m, mem, ram, axon, idle):

@@ -125,6 +125,22 @@ class CoreDriver:
         await self.port.start()
         await self.port.wait_idle()
 
+    async def run(self, xs) -> None:
+        """Run the steps of ``xs`` back to back, then wait until the core is idle.
+
+        Each step's inputs are written while the previous step runs, and each step is
+        started as soon as the core is ready, so a step's learning pass overlaps the next
+        step's integration.
+        """
+        if not len(xs):
+            return
+        await self.send_inputs(xs[0])
+        for x in xs[1:]:
+            await self.port.start()
+            await self.send_inputs(x)
+        await self.port.start()
+        await self.port.wait_idle()
+
 
 class CocotbPort:
     """`CoreDriver` transport over the top-level ports of a Verilated `Core` (cocotb 2)."""

@@ -65,6 +65,32 @@ def test_core_steps_equal_reference(cfg, seed):
     simulate(cfg, bench)
 
 
+@pytest.mark.parametrize("cfg,seed", [(SMALL, 4), (CoreConfig(axons=9, neurons=4, lanes=4,
+                                                                acc_bits=12), 5)])
+def test_back_to_back_steps_overlap_learning_and_equal_reference(cfg, seed):
+    run = random_run(cfg, seed, 5)
+    run.learn = [True] * 5
+    run.xs[:, :] = np.random.default_rng(seed).random(run.xs.shape) < 0.5
+    want = run.expected(cfg)[-1]
+
+    async def bench(drv):
+        await drv.load(replace(run.params, regs=replace(run.params.regs, learn=True)),
+                       run.state)
+        await drv.run(run.xs)
+        got = await drv.read_state()
+        counters = await drv.counters()
+        for name in ("u", "s", "hebb", "t_last"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name),
+                                          err_msg=name)
+        assert (got.t, got.refresh) == (want.t, want.refresh)
+        return counters
+
+    counters = simulate(cfg, bench)
+    # The learning passes overlapped: the core was ready before they had finished.
+    assert counters["CYC_STEP"] < counters["CYC_INTEGRATE"] + counters["CYC_FIRE"] \
+        + counters["CYC_LEARN"]
+
+
 def test_bad_requests_are_refused_and_write_nothing():
     cfg = SMALL
     run = random_run(cfg, 7, 1)
