@@ -229,7 +229,8 @@ def unpack_entries(width: int, signed: bool, data: bytes, count: int) -> list[in
         raise ProtocolError(f"{count} entries of {width} bits take "
                             f"{packed_size(width, count)} bytes, not {len(data)}")
     if width == 1:
-        return [(data[i // 8] >> (i % 8)) & 1 for i in range(count)]
+        bits = [(data[i // 8] >> (i % 8)) & 1 for i in range(count)]
+        return [-b for b in bits] if signed else bits
     n, mask = entry_bytes(width), (1 << width) - 1
     out = []
     for i in range(count):
