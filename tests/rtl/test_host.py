@@ -19,76 +19,11 @@ from glocal.golden.hostproto import Opcode, Status
 from glocal.golden.memmap import Reg, Region
 from glocal.rtl.host import Host
 from glocal.sim.busram import BusRam
+from glocal.sim.hostmodel import Model
 
 CFG = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12)
 CORES = 2
 TIMEOUT = 60
-
-
-class Model:
-    """What the host + fixture must answer: memmap semantics and the fixture's step."""
-
-    def __init__(self, cfg, cores):
-        self.cfg, self.cores = cfg, cores
-        self.mem = {}
-        self.frames = self.errors = 0
-
-    def get(self, core, region, index):
-        return self.mem.get((core, region, index), 0)
-
-    def put(self, core, region, index, value):
-        width = memmap.region_width(self.cfg, region)
-        v = value & ((1 << width) - 1)
-        if memmap.region_signed(region) and v >> (width - 1):
-            v -= 1 << width
-        if region is Region.REGS and index == Reg.STATUS:
-            return
-        self.mem[(core, region, index)] = v
-
-    def answer(self, opcode, payload):
-        status = hp.check_request(self.cfg, self.cores, opcode, payload)
-        out = b""
-        if status is Status.OK:
-            out = self.execute(Opcode(opcode), payload)
-        self.frames += 1
-        self.errors += status is not Status.OK
-        return status, out
-
-    def execute(self, op, payload):
-        cfg = self.cfg
-        if op is Opcode.PING:
-            return hp.ping_payload(cfg, self.cores)
-        if op is Opcode.STATUS:
-            return struct.pack("<BHH", 0, self.frames, self.errors)
-        if op in (Opcode.READ, Opcode.WRITE):
-            addr, count = struct.unpack("<IH", payload[:6])
-            a = memmap.decode(cfg, addr, cores=self.cores)
-            width = memmap.region_width(cfg, a.region)
-            if op is Opcode.READ:
-                return hp.pack_entries(width, [self.get(a.core, a.region, a.index + i)
-                                               for i in range(count)])
-            values = hp.unpack_entries(width, False, payload[6:], count)
-            for i, v in enumerate(values):
-                self.put(a.core, a.region, a.index + i, v)
-            return b""
-        if op is Opcode.RUN:
-            steps, = struct.unpack("<I", payload)
-            for _ in range(steps):
-                for c in range(self.cores):
-                    for i in range(cfg.axons):
-                        if i < cfg.neurons:
-                            self.put(c, Region.S, i, self.get(c, Region.AXON, i))
-                        self.put(c, Region.AXON, i, 0)
-                    self.mem[(c, Region.REGS, Reg.STEPS)] = self.get(c, Region.REGS,
-                                                                     Reg.STEPS) + 1
-            return None   # cycles: checked separately
-        if op is Opcode.RESET:
-            for c in range(self.cores):
-                for region, first, n in hp.reset_jobs(cfg, payload[0]):
-                    for i in range(first, first + n):
-                        self.put(c, region, i, 0)
-            return b""
-        raise AssertionError(op)
 
 
 def run_host(frames, *, gap=0, stall=None, responder=None):
