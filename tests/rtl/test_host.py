@@ -29,6 +29,8 @@ TIMEOUT = 60
 def run_host(frames, *, gap=0, stall=None, responder=None):
     """Send each item of ``frames`` (bytes) and collect one response frame after each.
 
+    A ``None`` in a frame pulses ``rx_error`` (a framing error) instead of sending a byte.
+
     ``responder`` replaces the bus-RAM by a testbench coroutine factory (``dut`` → coro).
     """
     m = Module()
@@ -44,6 +46,11 @@ def run_host(frames, *, gap=0, stall=None, responder=None):
         for frame in frames:
             n = len(got)
             for b in frame:
+                if b is None:   # the UART saw a character with a low stop bit
+                    ctx.set(host.rx_error, 1)
+                    await ctx.tick()
+                    ctx.set(host.rx_error, 0)
+                    continue
                 ctx.set(host.rx.valid, 1)
                 ctx.set(host.rx.payload, b)
                 await ctx.tick()
@@ -55,7 +62,7 @@ def run_host(frames, *, gap=0, stall=None, responder=None):
                     break
                 await ctx.tick()
             else:
-                raise AssertionError(f"no response to frame {len(got)}: {frame.hex()}")
+                raise AssertionError(f"no response to frame {len(got)}: {frame!r}")
 
     async def receiver(ctx):
         rnd = random.Random(5)
@@ -202,3 +209,15 @@ def test_bus_error_mid_range_is_reported_with_its_index():
     got = run_host(frames, responder=make)
     assert [(Status(r.status), r.payload) for r in got] == [
         (Status.BUS_ERROR, b"\x03\x00"), (Status.BUS_ERROR, b"\x05\x00")]
+
+
+def test_framing_error_inside_a_frame_drops_it_and_outside_is_ignored():
+    good = hp.encode_request(Opcode.WRITE, rng(Region.BIAS, 0, 2) + b"\x05\x00\x06\x00")
+    frames = [
+        list(good[:8]) + [None] + list(good[8:]),
+        [None] + list(hp.encode_request(Opcode.READ, rng(Region.BIAS, 0, 2))),
+    ]
+    got = run_host(frames)
+    assert [(Status(r.status), r.opcode) for r in got] == [(Status.FRAMING, Opcode.WRITE),
+                                                           (Status.OK, Opcode.READ)]
+    assert got[1].payload == bytes(4)   # the broken write wrote nothing
