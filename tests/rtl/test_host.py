@@ -26,7 +26,7 @@ CORES = 2
 TIMEOUT = 60
 
 
-def run_host(frames, *, gap=0, stall=None, responder=None):
+def run_host(frames, *, gap=0, stall=None, responder=None, cfg=CFG):
     """Send each item of ``frames`` (bytes) and collect one response frame after each.
 
     A ``None`` in a frame pulses ``rx_error`` (a framing error) instead of sending a byte.
@@ -34,9 +34,9 @@ def run_host(frames, *, gap=0, stall=None, responder=None):
     ``responder`` replaces the bus-RAM by a testbench coroutine factory (``dut`` → coro).
     """
     m = Module()
-    m.submodules.host = host = Host(cfg=CFG, cores=CORES, timeout_cycles=TIMEOUT)
+    m.submodules.host = host = Host(cfg=cfg, cores=CORES, timeout_cycles=TIMEOUT)
     if responder is None:
-        m.submodules.ram = ram = BusRam(cfg=CFG, cores=CORES)
+        m.submodules.ram = ram = BusRam(cfg=cfg, cores=CORES)
         wiring.connect(m, host.bus, ram.bus)
         wiring.connect(m, host.ctrl, ram.ctrl)
     got = []
@@ -221,3 +221,14 @@ def test_framing_error_inside_a_frame_drops_it_and_outside_is_ignored():
     assert [(Status(r.status), r.opcode) for r in got] == [(Status.FRAMING, Opcode.WRITE),
                                                            (Status.OK, Opcode.READ)]
     assert got[1].payload == bytes(4)   # the broken write wrote nothing
+
+
+def test_a_read_larger_than_one_frame_is_refused_and_the_largest_one_works():
+    cfg = CoreConfig(axons=64, neurons=32, lanes=8)
+    w = hp.pack_entries(8, [(i * 7) % 256 for i in range(hp.MAX_DATA)])
+    frames = [hp.encode_request(Opcode.READ, rng(Region.WEIGHT, 0, hp.MAX_DATA + 1)),
+              hp.encode_request(Opcode.WRITE, rng(Region.WEIGHT, 1, hp.MAX_DATA) + w),
+              hp.encode_request(Opcode.READ, rng(Region.WEIGHT, 1, hp.MAX_DATA))]
+    got = run_host(frames, cfg=cfg)
+    assert [Status(r.status) for r in got] == [Status.BAD_LENGTH, Status.OK, Status.OK]
+    assert got[2].payload == w
