@@ -129,6 +129,7 @@ def evaluate(net: Net, xs: torch.Tensor, y: np.ndarray, precision: Precision,
     time in order, each starting from the previous one's Hebbian state (the chip's way).
     """
     dt = torch.float64 if precision is Precision.QAT else torch.float32
+    was = next(net.parameters()).dtype
     net = net.to(dt)
     preds = []
     try:
@@ -142,7 +143,7 @@ def evaluate(net: Net, xs: torch.Tensor, y: np.ndarray, precision: Precision,
                 states = out.states
                 preds.append(out.logits.argmax(1))
     finally:
-        net.float()
+        net.to(was)
     p = torch.cat(preds).numpy()
     return float((p == y).mean()), p
 
