@@ -9,6 +9,8 @@ driver code is the same for the board and for the simulation.
 from __future__ import annotations
 
 import fcntl
+import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -88,7 +90,7 @@ endmodule
 
 
 def _build_and_run(component, *, name: str, build_dir: Path, test_dir: Path,
-                   extra_env: dict[str, str]) -> None:
+                   extra_env: dict[str, str], waves: bool) -> None:
     """Verilate ``component`` (reusing an up-to-date build) and run the bridge on it."""
     from cocotb_tools.runner import get_runner
 
@@ -111,9 +113,9 @@ def _build_and_run(component, *, name: str, build_dir: Path, test_dir: Path,
         # unchanged design costs a second or two.
         runner.build(sources=[source, wrapper], hdl_toplevel=f"{name}_clk",
                      build_dir=build_dir, build_args=["-Wno-fatal", "-O3", "--timing"],
-                     timescale=("1ns", "1ps"), log_file=build_dir / "build.log")
+                     timescale=("1ns", "1ps"), waves=waves, log_file=build_dir / "build.log")
     runner.test(test_module="glocal.sim.uart_bridge_tb", hdl_toplevel=f"{name}_clk",
-                build_dir=build_dir, test_dir=test_dir, extra_env=extra_env,
+                build_dir=build_dir, test_dir=test_dir, extra_env=extra_env, waves=waves,
                 log_file=test_dir / "sim.log")
 
 
@@ -133,6 +135,9 @@ class SimTransport:
     start_timeout : float
         Seconds to wait for the build and the simulator to come up.
 
+    With ``GLOCAL_WAVES=1`` the design is built with tracing in ``<build_dir>_waves`` and
+    the simulation's ``dump.vcd`` is copied there when the link closes (one per link).
+
     Raises
     ------
     TransportError
@@ -141,6 +146,12 @@ class SimTransport:
 
     def __init__(self, component, *, divisor: int, build_dir: Path, name: str = "top",
                  start_timeout: float = 600.0):
+        # Waveforms are opt-in (GLOCAL_WAVES=1): a separate build with tracing, and the
+        # dump is copied next to it when the link closes.
+        self._waves = os.environ.get("GLOCAL_WAVES", "") not in ("", "0")
+        if self._waves:
+            build_dir = Path(build_dir).with_name(Path(build_dir).name + "_waves")
+        self._build_dir = Path(build_dir)
         self._tmp = tempfile.TemporaryDirectory(prefix="glocal-sim-")
         tmp = Path(self._tmp.name)
         self.log = tmp / "sim.log"
@@ -155,7 +166,8 @@ class SimTransport:
             try:
                 _build_and_run(component, name=name, build_dir=Path(build_dir), test_dir=tmp,
                                extra_env={"GLOCAL_SOCKET": path, "GLOCAL_DIVISOR": str(divisor),
-                                          "GLOCAL_PERIOD_NS": str(PERIOD_NS)})
+                                          "GLOCAL_PERIOD_NS": str(PERIOD_NS)},
+                               waves=self._waves)
             except BaseException as e:   # reported to the caller of read/write
                 self._error = e
 
@@ -211,6 +223,8 @@ class SimTransport:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 raise TransportError(f"the simulation did not stop within {timeout} s")
+            for dump in Path(self._tmp.name).glob("dump.*"):
+                shutil.copy(dump, self._build_dir / dump.name)
             self._tmp.cleanup()
 
     def __enter__(self):
