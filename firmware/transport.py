@@ -44,7 +44,8 @@ class SerialTransport:
     Parameters
     ----------
     port : str
-        Device name (``/dev/ttyUSB1``, ``COM3``).
+        Device name (``/dev/ttyUSB1``, ``COM3``) or a pyserial URL (``loop://``,
+        ``socket://host:port`` for a board behind a network bridge).
     baud : int
         Baud rate the bitstream was built for.
     """
@@ -54,7 +55,7 @@ class SerialTransport:
             import serial
         except ImportError as e:
             raise TransportError("SerialTransport needs pyserial (pip install pyserial)") from e
-        self._serial = serial.Serial(port, baudrate=baud, timeout=1.0)
+        self._serial = serial.serial_for_url(port, baudrate=baud, timeout=1.0)
         self._serial.reset_input_buffer()
 
     def write(self, data: bytes) -> None:
