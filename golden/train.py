@@ -148,10 +148,12 @@ def evaluate(net: Net, xs: torch.Tensor, y: np.ndarray, precision: Precision,
     return float((p == y).mean()), p
 
 
-def evaluate_chip(model: export.ChipModel, xs: torch.Tensor, y: np.ndarray,
-                  chunk: int = 60) -> tuple[float, np.ndarray]:
+def evaluate_chip(model: export.ChipModel, xs: torch.Tensor, y: np.ndarray
+                  ) -> tuple[float, np.ndarray]:
     """Accuracy of the integer reference network (:func:`network.run_network`)."""
     x = xs.numpy().astype(np.int64)
+    # Samples in lockstep, as many as keep each (samples, axons, neurons) array near 32 MB.
+    chunk = max(1, (1 << 22) // (model.cfg.axons * model.cfg.neurons))
     preds = []
     if model.hebb_mode == HebbMode.RESET:
         for k in range(0, x.shape[1], chunk):
@@ -240,7 +242,7 @@ def train(cfg: TrainConfig) -> dict:
         order = rng.permutation(tr_idx)[rank::world]
         meta_order = rng.permutation(meta_idx)[rank::world] if meta_on else meta_idx
         # Every rank takes the same number of batches, so DDP's all-reduces pair up.
-        n_batches = len(tr_idx) // world // cfg.batch
+        n_batches = max(1, len(tr_idx) // world // cfg.batch)
         states = meta_states = None
         tot_loss = tot_ok = tot_n = 0.0
         net.train()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from glocal.cli import main
@@ -55,3 +56,19 @@ def test_other_variants_train_and_export(tmp_path, variant):
 def test_bad_data_set_is_a_clear_error(tmp_path, capsys):
     assert main(["train", "--data", "mnist", "--data-dir", str(tmp_path), *TINY]) == 2
     assert "train-images-idx3-ubyte" in capsys.readouterr().err
+
+
+def test_mnist_format_files_train_on_a_wider_core(tmp_path):
+    data = tmp_path / "mnist"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 40), ("t10k", 6)):
+        for kind, magic, arr in (("images-idx3", 0x803, rng.integers(0, 256, (n, 28, 28))),
+                                 ("labels-idx1", 0x801, rng.integers(0, 10, n))):
+            head = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in arr.shape)
+            (data / f"{split}-{kind}-ubyte").write_bytes(head + arr.astype(np.uint8).tobytes())
+    m, _, model = _run(tmp_path, "--data", "mnist", "--data-dir", str(data), "--epochs", "1",
+                        "--batch", "16")
+    chip = load_model(model)
+    assert chip.sizes == (784, 16, 10) and chip.cfg.axons == 1024
+    assert m["int_qat_agreement"] == 1.0
