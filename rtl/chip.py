@@ -40,13 +40,18 @@ class Chip(wiring.Component):
         Serial line to the host (idle high).
     busy : Out(1)
         A step is running or the host interface is executing a command.
+    idle : Out(1)
+        Not ``busy``: nothing will change until the host sends a byte (a simulation may
+        stop the clock then).
     """
 
     def __init__(self, *, cfg: CoreConfig, clk_freq: float, baud: float = DEFAULT_BAUD):
+        # baud may be clk_freq / 4 in simulation: the UART needs at least 4 cycles a bit.
         self._cfg = cfg
         self._clk_freq = clk_freq
         self._baud = baud
-        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1)})
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1),
+                          "idle": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -59,5 +64,6 @@ class Chip(wiring.Component):
             host.rx.eq(self.rx),
             self.tx.eq(host.tx),
             self.busy.eq(core.ctrl.busy | ~host.idle),
+            self.idle.eq(~self.busy),
         ]
         return m
