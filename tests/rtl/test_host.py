@@ -232,3 +232,56 @@ def test_a_read_larger_than_one_frame_is_refused_and_the_largest_one_works():
     got = run_host(frames, cfg=cfg)
     assert [Status(r.status) for r in got] == [Status.BAD_LENGTH, Status.OK, Status.OK]
     assert got[2].payload == w
+
+
+def random_request(rnd):
+    """A request that is valid about half the time, and wrong in one way otherwise."""
+    op = rnd.choice([*Opcode, *Opcode, 0x00, 0x7E, 0xFF])
+    if op in (Opcode.READ, Opcode.WRITE):
+        region = rnd.choice([*Region, 11, 15])
+        size = memmap.region_size(CFG, region) if region in set(Region) else 4
+        index = rnd.randint(0, size + 1)
+        count = rnd.randint(0, 10) if rnd.random() < 0.9 else rnd.randint(0, size + 2)
+        core = rnd.choice([0, 1, 1, CORES])
+        payload = rng(region, index, count, core)
+        if op is Opcode.WRITE:
+            width = memmap.region_width(CFG, region) if region in set(Region) else 8
+            n = hp.packed_size(width, count) + rnd.choice([0, 0, 0, 0, -1, 1])
+            payload += bytes(rnd.randrange(256) for _ in range(max(n, 0)))
+        elif rnd.random() < 0.1:
+            payload += b"\x00"
+    elif op == Opcode.RUN:
+        payload = struct.pack("<I", rnd.randint(0, 2))[:rnd.choice([4, 4, 4, 3])]
+    elif op == Opcode.RESET:
+        payload = bytes([rnd.randint(0, 5)])
+    else:
+        payload = b"" if rnd.random() < 0.8 else b"\x01"
+    return op, payload
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_requests_match_the_model(seed):
+    rnd = random.Random(seed)
+    reqs = [random_request(rnd) for _ in range(60)]
+    corrupt = {i for i in range(len(reqs)) if rnd.random() < 0.1}
+    frames = []
+    for i, (op, payload) in enumerate(reqs):
+        frame = bytearray(hp.encode_request(op, payload))
+        if i in corrupt:
+            frame[-1 - rnd.randrange(2)] ^= 1 << rnd.randrange(8)
+        frames.append(bytes(frame))
+    got = run_host(frames)
+    model = Model(CFG, CORES)
+    for i, ((op, payload), resp) in enumerate(zip(reqs, got, strict=True)):
+        if i in corrupt:
+            want, out = Status.BAD_CRC, b""
+            model.frames += 1
+            model.errors += 1
+        else:
+            want, out = model.answer(op, payload)
+        assert (resp.opcode, Status(resp.status)) == (op, want), (
+            f"request {i}: {op:#x} {payload.hex()} got {Status(resp.status)!r}")
+        if out is not None:
+            assert resp.payload == out, f"request {i}: {op:#x} {payload.hex()}"
+    statuses = {Status(r.status) for r in got}
+    assert {Status.OK, Status.BAD_ADDRESS, Status.BAD_LENGTH, Status.BAD_OPCODE} <= statuses
