@@ -45,7 +45,7 @@ def main() -> None:
     tag = f"bench_host_link_a{cfg.axons}n{cfg.neurons}d{args.divisor}"
     rows = []
     with SimTransport(top, divisor=args.divisor, build_dir=build_root() / tag) as link:
-        dev = Device(link, cfg=cfg, cores=1, timeout=60.0)
+        dev = Device(link, cfg=cfg, cores=1, timeout=20.0)
         dev.check()
 
         def measure(name, action, cycles=None):
@@ -84,7 +84,7 @@ def main() -> None:
         n = min(cfg.axons, cfg.neurons)
         assert out[-1][:n] == spikes[-1][:n], "fixture step did not copy AXON to S"
         measure(f"RUN {args.run_steps} steps (no link traffic)",
-                lambda: dev.run(args.run_steps), cycles=True)
+                lambda: dev.run(args.run_steps, timeout=600.0), cycles=True)
 
     table = Table(title=f"host link: {cfg.axons}×{cfg.neurons} core (bus-RAM fixture), "
                         f"UART {args.divisor} cycles/bit, Verilator")

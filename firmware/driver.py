@@ -123,8 +123,10 @@ class Device:
         self.stats.frames += 1
         return resp
 
-    def _command(self, command: str, opcode: Opcode, payload: bytes = b"") -> bytes:
-        resp = self.exchange(hp.encode_request(opcode, payload), command=command)
+    def _command(self, command: str, opcode: Opcode, payload: bytes = b"", *,
+                 timeout: float | None = None) -> bytes:
+        resp = self.exchange(hp.encode_request(opcode, payload), command=command,
+                             timeout=timeout)
         if resp.opcode != opcode:
             raise LinkError(command, None, f"response is for opcode {resp.opcode:#04x}, "
                             f"not {opcode:#04x}")
@@ -247,12 +249,17 @@ class Device:
 
     # -- time steps -------------------------------------------------------------------
 
-    def run(self, steps: int) -> int:
-        """Run ``steps`` time steps on every core; return the cycles they took."""
+    def run(self, steps: int, *, timeout: float | None = None) -> int:
+        """Run ``steps`` time steps on every core; return the cycles they took.
+
+        The chip answers when the last step is done, so a long run needs a ``timeout``
+        (seconds) longer than the device's default.
+        """
         if not 0 <= steps <= hp.MAX_STEPS:
             raise ValueError(f"steps must be in [0, {hp.MAX_STEPS}], not {steps}")
         return struct.unpack("<I", self._command(f"run {steps} steps", Opcode.RUN,
-                                                 struct.pack("<I", steps)))[0]
+                                                 struct.pack("<I", steps),
+                                                 timeout=timeout))[0]
 
     def reset_state(self, *, neurons: bool = True, plastic: bool = False) -> None:
         """Zero U, S and pending inputs (``neurons``) and/or the Hebbian state (``plastic``)
