@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from tqdm import tqdm
+from rich.progress import Progress, TextColumn
 
 from glocal.golden import data as datasets
 from glocal.golden import export, network
@@ -234,9 +234,11 @@ def train(cfg: TrainConfig) -> dict:
         return encode(x_tr[idx], cfg.encoding, cfg.steps, gen)
 
     history = []
-    bar = tqdm(range(cfg.epochs), desc=f"train {cfg.name}", disable=not cfg.progress or rank,
-               unit="epoch")
-    for epoch in bar:
+    bar = Progress(*Progress.get_default_columns(), TextColumn("{task.fields[info]}"),
+                   disable=not cfg.progress or rank > 0)
+    task = bar.add_task(f"train {cfg.name}", total=cfg.epochs, info="")
+    bar.start()
+    for epoch in range(cfg.epochs):
         precision = Precision.QAT if epoch >= cfg.epochs - cfg.qat_epochs else Precision.FLOAT
         rng = np.random.default_rng(cfg.seed + epoch)
         order = rng.permutation(tr_idx)[rank::world]
@@ -278,8 +280,9 @@ def train(cfg: TrainConfig) -> dict:
                "loss": tot_loss / max(tot_n, 1), "train_acc": tot_ok / max(tot_n, 1),
                "test_acc": test_acc}
         history.append(row)
-        bar.set_postfix(loss=f"{row['loss']:.3f}", train=f"{row['train_acc']:.3f}",
-                        test=f"{test_acc:.3f}")
+        bar.update(task, advance=1, info=f"loss {row['loss']:.3f}  train "
+                   f"{row['train_acc']:.3f}  test {test_acc:.3f} ({precision.value})")
+    bar.stop()
     train_s = time.perf_counter() - t_start
 
     net.eval()
