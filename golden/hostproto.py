@@ -40,7 +40,8 @@ from glocal.golden.memmap import Reg, Region
 
 __all__ = [
     "SYNC", "VERSION", "MAX_DATA", "MAX_PAYLOAD", "RANGE_HEADER", "REQUEST_OVERHEAD",
-    "RESPONSE_OVERHEAD", "TIMEOUT_S", "MAX_STEPS", "Opcode", "Status", "ResetMask",
+    "RESPONSE_OVERHEAD", "TIMEOUT_S", "MAX_STEPS", "CRC_POLY", "CRC_INIT", "Opcode", "Status",
+    "ResetMask",
     "ProtocolError", "Frame", "crc16", "crc16_byte", "encode_request", "encode_response",
     "decode_request", "decode_response", "response_length", "entry_bytes", "packed_size",
     "pack_entries", "unpack_entries", "range_payload", "reset_jobs", "check_request",
