@@ -101,38 +101,43 @@ class Axon(wiring.Component):
         for b in reversed(range(WORD)):
             with m.If(bits[b]):
                 m.d.comb += low.eq(b)
-        m.d.comb += [
-            self.rows.payload.eq(Cat(low, word)),
-            scan_rd.addr.eq(Cat(word[:wbits], bank)),
-        ]
+        m.d.comb += self.rows.payload.eq(Cat(low, word - 1))
+        # The read address runs one word ahead of the word being emitted, so a word's
+        # bits are ready as soon as the previous one is done: an empty word costs one
+        # cycle, a word with k active lines 1 + k.
+        next_addr = Signal(wbits)
+        read_bank = Signal()
+        m.d.comb += [read_bank.eq(bank), scan_rd.addr.eq(Cat(next_addr, read_bank))]
 
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.idle.eq(1)
+                m.d.comb += [self.idle.eq(1), next_addr.eq(0), read_bank.eq(pending)]
                 with m.If(self.start):
                     m.d.sync += [bank.eq(pending), pending.eq(~pending), word.eq(0)]
-                    m.next = "READ"
-            with m.State("READ"):
-                m.next = "LOAD"
+                    m.next = "LOAD"
             with m.State("LOAD"):
+                # scan_rd.data holds bitmap[word]; clear it behind us.
                 m.d.comb += [
                     clearing.eq(1),
                     wr.addr.eq(Cat(word[:wbits], bank)),
                     wr.data.eq(0),
                     wr.en.eq(-1),
+                    next_addr.eq(word + 1),
                 ]
-                m.d.sync += bits.eq(scan_rd.data)
-                m.next = "EMIT"
+                m.d.sync += [bits.eq(scan_rd.data), word.eq(word + 1)]
+                with m.If(scan_rd.data.any()):
+                    m.next = "EMIT"
+                with m.Elif(word == words - 1):
+                    m.next = "IDLE"
             with m.State("EMIT"):
-                m.d.comb += self.rows.valid.eq(bits.any())
+                m.d.comb += [self.rows.valid.eq(1), next_addr.eq(word)]
                 rest = Signal(WORD)
                 m.d.comb += rest.eq(bits & ~(1 << low))
-                with m.If(~bits.any() | (self.rows.ready & ~rest.any())):
-                    m.d.sync += [bits.eq(0), word.eq(word + 1)]
-                    with m.If(word == words - 1):
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.next = "READ"
-                with m.Elif(self.rows.ready):
+                with m.If(self.rows.ready):
                     m.d.sync += bits.eq(rest)
+                    with m.If(~rest.any()):
+                        with m.If(word == words):
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = "LOAD"
         return m

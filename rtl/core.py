@@ -125,8 +125,8 @@ class Core(wiring.Component):
         l_nohit = Signal()              # the refresh row is not active: learn it first
         l_rows = Signal(range(A + 2))
         l_bank = Signal()
-        l_ref_done = Signal()           # the refresh row has been written
-        l_front = Signal(range(A + 1))  # every learned row below this has been written
+        l_ref_wait = Signal()           # the refresh row (not active) is still to be written
+        l_front = Signal(range(A + 1))  # every active row below this has been learned
 
         # -- integrate pipeline: list → t_last → P, W, H, acc → acc --------------------------
         ik = Signal(range(A + 1))
@@ -144,9 +144,10 @@ class Core(wiring.Component):
             m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig), i0["first"].eq(ik == 0)]
         i_row = Signal(range(A))
         m.d.comb += i_row.eq(ram["active"].rd.data)
-        # Row hazard: read a row only once learn(t) has written it (rows are learned in
-        # increasing order, after the refresh row).
-        m.d.comb += i_stall.eq(i0["v"] & l_run & ~(l_ref_done & (i_row < l_front)))
+        # Row hazard: read a row only once learn(t) has written it. Active rows are learned
+        # in increasing order, after the refresh row (when it is not active).
+        unsafe = (i_row >= l_front) | (l_ref_wait & (i_row == l_refresh))
+        m.d.comb += i_stall.eq(i0["v"] & l_run & unsafe)
         i1 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(),
               "word": Signal(range(A * G))}
         i2 = {key: Signal.like(sig, name=f"i2_{key}") for key, sig in i1.items()}
@@ -166,14 +167,17 @@ class Core(wiring.Component):
                 m.d.sync += [lg.eq(0), lk.eq(lk + 1)]
             with m.Else():
                 m.d.sync += lg.eq(lg + 1)
-        l0 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal()}
-        m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0))]
+        l0 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal()}
+        m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0)),
+                     l0["final"].eq(lk + 1 == l_rows)]
         l_row = Signal(range(A))
         m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd2.data))
-        l1 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "last": Signal(),
+        l1 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal(),
+              "last": Signal(),
               "row": Signal(range(A)), "word": Signal(range(A * G))}
         l2 = {key: Signal.like(sig, name=f"l2_{key}") for key, sig in l1.items()}
         m.d.sync += [l1["v"].eq(l0["v"]), l1["g"].eq(l0["g"]), l1["ref"].eq(l0["ref"]),
+                     l1["final"].eq(l0["final"]),
                      l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
                      l1["word"].eq(l_row * G + l0["g"])]
         m.d.sync += [l2[key].eq(l1[key]) for key in l1]
@@ -181,7 +185,9 @@ class Core(wiring.Component):
         m.d.comb += l_write.eq(l_run & l2["v"])
         with m.If(l_write & l2["last"]):
             with m.If(l2["ref"]):
-                m.d.sync += l_ref_done.eq(1)
+                m.d.sync += l_ref_wait.eq(0)
+            with m.Elif(l2["final"]):
+                m.d.sync += l_front.eq(A)
             with m.Else():
                 m.d.sync += l_front.eq(l2["row"] + 1)
         with m.If(l_run & ~l_issue & ~l0["v"] & ~l1["v"] & ~l2["v"]):
@@ -351,7 +357,8 @@ class Core(wiring.Component):
                         m.d.sync += [l_run.eq(1), lk.eq(0), lg.eq(0), l_t.eq(r.t),
                                      l_refresh.eq(r.refresh), l_nohit.eq(~refresh_hit),
                                      l_rows.eq(n_active + ~refresh_hit), l_bank.eq(bank),
-                                     l_ref_done.eq(refresh_hit), l_front.eq(0)]
+                                     l_ref_wait.eq(~refresh_hit),
+                                     l_front.eq(Mux(n_active == 0, A, 0))]
                     m.next = "IDLE"
         return m
 
