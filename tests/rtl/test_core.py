@@ -16,7 +16,7 @@ from glocal.golden.memmap import Reg, Region, region_size
 from glocal.golden.reference import CoreParams, CoreState, Registers
 from glocal.rtl.core import Core
 from glocal.sim.coredrv import AmaranthPort, CoreDriver, address
-from glocal.sim.cores import random_run
+from glocal.sim.cores import RandomRun, random_run
 
 SMALL = CoreConfig(axons=12, neurons=8, lanes=2, acc_bits=12)
 
@@ -65,12 +65,24 @@ def test_core_steps_equal_reference(cfg, seed):
     simulate(cfg, bench)
 
 
-@pytest.mark.parametrize("cfg,seed", [(SMALL, 4), (CoreConfig(axons=9, neurons=4, lanes=4,
-                                                                acc_bits=12), 5)])
+# Many lane groups per row: a learning pass outlasts the writes of the next inputs, so the
+# next step's integration really runs beside it (and meets its row hazards).
+@pytest.mark.parametrize("cfg,seed", [
+    (CoreConfig(axons=12, neurons=32, lanes=1, acc_bits=12), 4),
+    (CoreConfig(axons=9, neurons=48, lanes=2, acc_bits=12), 5)])
 def test_back_to_back_steps_overlap_learning_and_equal_reference(cfg, seed):
-    run = random_run(cfg, seed, 5)
-    run.learn = [True] * 5
-    run.xs[:, :] = np.random.default_rng(seed).random(run.xs.shape) < 0.5
+    rng = np.random.default_rng(seed)
+    a, n = cfg.axons, cfg.neurons
+    params = CoreParams(
+        weight=rng.integers(-8, 9, (a, n)), bias=np.zeros(n, np.int64),
+        beta=np.full(a, 127), theta=np.full(n, -30000),        # f near +1: H grows
+        p_table=reference.decay_table(cfg, 0.9),
+        regs=Registers(vth_shift=12, decay=128, alpha=1 << cfg.alpha_frac, h_max=100))
+    state = replace(CoreState.zeros(cfg), hebb=rng.integers(-50, 51, (a, n)))
+    # Every row learned, then only the last one (learned last) integrated: the hazard.
+    xs = np.ones((6, a), np.int64)
+    xs[1::2, :-1] = 0
+    run = RandomRun(params=params, state=state, xs=xs, learn=[True] * 6)
     want = run.expected(cfg)[-1]
 
     async def bench(drv):
