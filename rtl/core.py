@@ -3,16 +3,19 @@
 The core runs :func:`glocal.golden.reference.step` bit-exactly, as a sequence of passes
 over block-RAM memories (``docs/core.md`` has the block diagram and the timing)::
 
-    SCAN       the axon scanner lists the step's active axons        (~2·words + active)
+    SCAN       the axon scanner lists the step's active axons        (words + active)
     INTEGRATE  for each active row, for each lane group: age H, accumulate W and H̃
                                                                       (active · groups)
     FIRE       for each lane group: current, soma, post-synaptic term f  (groups)
     LEARN      for each active row and the refresh row, each lane group: update H
                                                                       ((active+1) · groups)
 
-INTEGRATE and LEARN share one three-stage row pipeline (list → t_last → P, W, H → write),
-one lane group per cycle. The configuration bus (:mod:`glocal.rtl.regs`) reaches every
-memory and register through the same ports while the core is idle.
+INTEGRATE and LEARN are two three-stage pipelines (list → t_last → P, W/H → write), one
+lane group per cycle each. LEARN of step t runs beside SCAN and INTEGRATE of step t+1:
+``ctrl.ready`` rises when FIRE is done, ``ctrl.busy`` falls when LEARN is done. A row
+that LEARN(t) has yet to write stalls INTEGRATE(t+1) (row hazard). The configuration bus
+(:mod:`glocal.rtl.regs`) reaches every memory and register through the same ports while
+the core is not busy.
 """
 
 from __future__ import annotations
@@ -428,7 +431,8 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
     ``weight`` and ``hebb`` are the synapses; ``state`` is what persists between steps
     (membranes, spikes, row timestamps); ``params`` the other host-loaded memories
     (bias, theta, beta, decay table); ``scratch`` what a step uses internally
-    (accumulators, post-synaptic terms, active list, input bitmap, f table).
+    (accumulators, post-synaptic terms, active list, input bitmap, f table);
+    ``hebb_read_copy`` the copy of H that its second read port takes in block RAM.
     """
     from glocal.rtl.axon import WORD
 
@@ -440,6 +444,8 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
         "state": n * (cfg.u_bits + 1) + a * cfg.ts_bits,
         "params": n * (cfg.bias_bits + cfg.theta_bits) + a * cfg.beta_bits
         + (1 << cfg.ts_bits) * cfg.p_bits,
-        "scratch": n * (2 * cfg.acc_bits + fixed.F_BITS) + a * max(1, (a - 1).bit_length())
+        "scratch": n * (2 * cfg.acc_bits + fixed.F_BITS) + 2 * a * max(1, (a - 1).bit_length())
         + 2 * words * WORD + fixed.F_SIZE * fixed.F_BITS,
+        # H's second read port (learn beside integrate) is a second block-RAM copy.
+        "hebb_read_copy": a * n * cfg.h_bits,
     }

@@ -2,9 +2,11 @@
 
 Seeds are looped inside one test so that one Verilator build serves many random cores.
 For each seed the bench loads a random core (`glocal.sim.cores.random_run`) through the
-bus, runs its steps, and after every step reads back and compares the membranes, spikes,
-timestamps, plastic clock, refresh row and the counters' increments; the Hebbian matrix
-is compared after every step (``GLOCAL_HEBB=step``) or after the last (``end``).
+bus and runs its steps: even seeds one step at a time, odd seeds in chunks of 1-4 steps
+issued back to back (so that learning overlaps the next step's integration). After every
+step (chunk) it reads back and compares the membranes, spikes, timestamps, plastic
+clock, refresh row and the counters' increments; the Hebbian matrix is compared after
+every step (``GLOCAL_HEBB=step``) or after the last (``end``).
 
 Environment: ``GLOCAL_CFG`` (CoreConfig as JSON), ``GLOCAL_SEEDS`` (``first:last``),
 ``GLOCAL_STEPS``, ``GLOCAL_HEBB``.
