@@ -1,7 +1,8 @@
 """Host-link efficiency and simulation speed: ``python bench/host_link.py``.
 
-Runs the real driver against the Verilated host interface through its UART (the
-bus-RAM fixture stands behind it until the chip's top level lands) and prints:
+Runs the real driver against the Verilated host interface through its UART — in front
+of the bus-RAM fixture (``--top fixture``) or of the chip's core (``--top chip``,
+:class:`glocal.rtl.chip.Chip`) — and prints:
 
 - simulated clock cycles per wall-clock second while the chip runs steps on its own
   (cycles counted by the chip: RUN returns them), and while the link carries a load;
@@ -38,11 +39,17 @@ def main() -> None:
     ap.add_argument("--divisor", type=int, default=4, help="clock cycles per UART bit")
     ap.add_argument("--run-steps", type=int, default=20_000,
                     help="steps of the pure-simulation speed run")
+    ap.add_argument("--top", choices=["fixture", "chip"], default="fixture",
+                    help="what stands behind the host interface")
     args = ap.parse_args()
     cfg = CoreConfig(axons=args.axons, neurons=args.neurons, lanes=8)
     rnd = random.Random(1)
-    top = Bench(cfg=cfg, cores=1, clk_freq=CLK, baud=CLK / args.divisor)
-    tag = f"bench_host_link_a{cfg.axons}n{cfg.neurons}d{args.divisor}"
+    if args.top == "chip":
+        from glocal.rtl.chip import Chip
+        top = Chip(cfg=cfg, clk_freq=CLK, baud=CLK / args.divisor)
+    else:
+        top = Bench(cfg=cfg, cores=1, clk_freq=CLK, baud=CLK / args.divisor)
+    tag = f"bench_host_link_{args.top}_a{cfg.axons}n{cfg.neurons}d{args.divisor}"
     rows = []
     with SimTransport(top, divisor=args.divisor, build_dir=build_root() / tag) as link:
         dev = Device(link, cfg=cfg, cores=1, timeout=20.0)
@@ -81,12 +88,14 @@ def main() -> None:
 
         measure(f"sample, input held, T={args.steps}", sample_held)
         out = measure(f"sample, new input per step, T={args.steps}", sample_per_step)
-        n = min(cfg.axons, cfg.neurons)
-        assert out[-1][:n] == spikes[-1][:n], "fixture step did not copy AXON to S"
+        if args.top == "fixture":
+            n = min(cfg.axons, cfg.neurons)
+            assert out[-1][:n] == spikes[-1][:n], "fixture step did not copy AXON to S"
         measure(f"RUN {args.run_steps} steps (no link traffic)",
                 lambda: dev.run(args.run_steps, timeout=600.0), cycles=True)
 
-    table = Table(title=f"host link: {cfg.axons}×{cfg.neurons} core (bus-RAM fixture), "
+    behind = "bus-RAM fixture" if args.top == "fixture" else "rtl.chip.Chip"
+    table = Table(title=f"host link: {cfg.axons}×{cfg.neurons} core ({behind}), "
                         f"UART {args.divisor} cycles/bit, Verilator")
     for col in ("exchange", "frames", "data B", "wire B", "data/wire", "sim cycles",
                 "wall s", "cycles/s"):
