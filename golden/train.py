@@ -14,6 +14,7 @@ Under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in DistributedDataP
 from __future__ import annotations
 
 import csv
+import enum
 import json
 import os
 import time
@@ -36,13 +37,16 @@ __all__ = ["TrainConfig", "HebbMode", "train", "load_net", "run_cli", "evaluate"
            "encode_set"]
 
 
-class HebbMode:
-    """Hebbian state between samples: ``RESET`` (zero at every sample start, the default)
-    or ``PERSIST`` (carried from sample to sample, as a chip running a stream would)."""
+class HebbMode(enum.StrEnum):
+    """Hebbian state between samples.
+
+    ``RESET`` (the default: it scored better on digits, see ``docs/golden.md``) zeroes the
+    trace, its timestamps, the plastic clock and the refresh row at every sample start;
+    ``PERSIST`` carries them from sample to sample, as a chip running a stream would.
+    """
 
     RESET = "reset"
     PERSIST = "persist"
-    ALL = (RESET, PERSIST)
 
 
 @dataclass
@@ -62,7 +66,7 @@ class TrainConfig:
     meta_lr: float = 5e-3
     meta_split: float = 0.1
     freeze_meta: bool = False
-    hebb_mode: str = HebbMode.RESET
+    hebb_mode: HebbMode = HebbMode.RESET
     seed: int = 0
     vth: float = 0.5
     vth_shift: int = 7
@@ -80,8 +84,10 @@ class TrainConfig:
     threads: int = 1
 
     def __post_init__(self) -> None:
-        if self.hebb_mode not in HebbMode.ALL:
-            raise ValueError(f"hebb_mode must be one of {HebbMode.ALL}, not {self.hebb_mode!r}")
+        if self.hebb_mode not in tuple(HebbMode):
+            raise ValueError(f"hebb_mode must be one of {[m.value for m in HebbMode]}, "
+                             f"not {self.hebb_mode!r}")
+        self.hebb_mode = HebbMode(self.hebb_mode)
         if not 0 <= self.qat_epochs <= self.epochs:
             raise ValueError(f"qat_epochs must be in [0, epochs={self.epochs}], "
                              f"not {self.qat_epochs}")
@@ -122,7 +128,7 @@ def _fresh(states: list[LayerState] | None, batch: int) -> list[LayerState] | No
 
 @torch.no_grad()
 def evaluate(net: Net, xs: torch.Tensor, y: np.ndarray, precision: Precision,
-             hebb_mode: str = HebbMode.RESET, chunk: int = 512) -> tuple[float, np.ndarray]:
+             hebb_mode: HebbMode = HebbMode.RESET, chunk: int = 512) -> tuple[float, np.ndarray]:
     """Accuracy and predictions on an encoded split ``xs`` (steps, samples, inputs).
 
     QAT runs in float64, where it is exact. With ``PERSIST`` the samples run one at a
