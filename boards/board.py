@@ -97,8 +97,10 @@ class Board(abc.ABC):
         report_path = out_dir / "report.json"
         try:
             # The report path is relative: the YoWASP tools see only the build directory.
+            # --timing-allow-fail: nextpnr then writes its report even when the clock is
+            # missed, and this function (not nextpnr) refuses the bitstream below.
             platform.build(top, name="glocal", build_dir=str(out_dir), do_program=False,
-                           nextpnr_opts="--report report.json")
+                           nextpnr_opts="--report report.json --timing-allow-fail")
         except subprocess.CalledProcessError as e:
             over = _over_capacity(out_dir / "glocal.tim")
             if over:
