@@ -68,14 +68,15 @@ class TrainConfig:
     freeze_meta: bool = False
     hebb_mode: HebbMode = HebbMode.RESET
     seed: int = 0
-    vth: float = 0.5
-    vth_shift: int = 7
-    decay: float = 0.5
-    w_decay: float = 0.95
-    h_max: float = 4.0
-    alpha0: float = 0.1
-    beta0: float = 0.2
-    eta0: float = 0.0
+    # The network's own hyperparameters default to the model's (one place: NetSpec).
+    vth: float = NetSpec.vth
+    vth_shift: int = NetSpec.vth_shift
+    decay: float = NetSpec.decay
+    w_decay: float = NetSpec.w_decay
+    h_max: float = NetSpec.h_max
+    alpha0: float = NetSpec.alpha0
+    beta0: float = NetSpec.beta0
+    eta0: float = NetSpec.eta0
     out: str = "out/train"
     model_path: str | None = None
     progress: bool = True
