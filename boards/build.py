@@ -19,8 +19,8 @@ __all__ = ["BOARDS", "board_config", "top_level", "build_board"]
 
 BOARDS: dict[str, type[Board]] = {"icebreaker": ICEBreaker, "ulx3s": ULX3S}
 
-#: The largest single-core configuration measured to fit each board with today's memories
-#: (simple dual-port block RAM). See docs/boards.md for the arithmetic.
+#: Each board's target core. Neither builds clean yet: the iCE40 chip does not fit (its
+#: W and H need SPRAM) and the ECP5 chip misses 100 MHz; docs/boards.md has the figures.
 DEFAULT_CONFIGS = {
     "icebreaker": CoreConfig(axons=64, neurons=64, lanes=2),
     "ulx3s": CoreConfig(axons=256, neurons=256, lanes=8),
