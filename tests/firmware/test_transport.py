@@ -6,8 +6,6 @@ from glocal.firmware.driver import Device, LinkError
 from glocal.firmware.transport import SerialTransport
 from glocal.golden.config import CoreConfig
 
-pytest.importorskip("serial", reason="SerialTransport needs pyserial")
-
 
 def test_serial_transport_moves_bytes_and_times_out():
     with SerialTransport("loop://", baud=115200) as link:

@@ -13,7 +13,6 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "train_speed.py"
 
 
 def test_train_speed_bench_reports_both_throughputs_and_their_ratio(tmp_path):
-    pytest.importorskip("snntorch", reason="the bench compares against snnTorch")
     out = tmp_path / "speed.json"
     res = subprocess.run([sys.executable, str(BENCH), "--hidden", "16", "--batch", "8",
                           "--batches", "2", "--rounds", "1", "--json", str(out)],
