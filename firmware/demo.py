@@ -24,7 +24,7 @@ from rich.table import Table
 
 from glocal.golden import network, reference
 from glocal.golden.export import ChipModel, load_model
-from glocal.golden.memmap import Reg, Region
+from glocal.golden.memmap import Region, register_values
 
 __all__ = ["run_demo"]
 
@@ -68,9 +68,7 @@ def _load_core(dev, model: ChipModel) -> None:
     dev.write(0, Region.THETA, 0, p.theta[:layer.n_out].tolist())
     dev.write(0, Region.BETA, 0, p.beta[:layer.n_in].tolist())
     dev.write(0, Region.P_TABLE, 0, p.p_table.tolist())
-    r = p.regs
-    for reg, value in ((Reg.VTH_SHIFT, r.vth_shift), (Reg.DECAY, r.decay),
-                       (Reg.ALPHA, r.alpha), (Reg.H_MAX, r.h_max), (Reg.LEARN, int(r.learn))):
+    for reg, value in register_values(p.regs).items():
         dev.write(0, Region.REGS, reg, [value])
 
 

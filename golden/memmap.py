@@ -17,9 +17,11 @@ import enum
 from dataclasses import dataclass
 
 from glocal.golden.config import CoreConfig
+from glocal.golden.reference import Registers
 
 __all__ = ["Region", "Reg", "CORE_SHIFT", "REGION_SHIFT", "INDEX_BITS", "encode", "decode",
-           "region_size", "region_width", "region_signed", "REG_WRITABLE", "MemmapError"]
+           "region_size", "region_width", "region_signed", "REG_WRITABLE", "MemmapError",
+           "register_values", "pack_address"]
 
 CORE_SHIFT = 24
 REGION_SHIFT = 20
@@ -74,6 +76,12 @@ REG_WRITABLE = frozenset({Reg.VTH_SHIFT, Reg.DECAY, Reg.ALPHA, Reg.H_MAX, Reg.LE
                           Reg.T, Reg.REFRESH, Reg.STATUS})
 
 
+def register_values(regs: Registers) -> dict[Reg, int]:
+    """The run-time registers of ``regs`` as the values to write at their `Reg` indices."""
+    return {Reg.VTH_SHIFT: regs.vth_shift, Reg.DECAY: regs.decay, Reg.ALPHA: regs.alpha,
+            Reg.H_MAX: regs.h_max, Reg.LEARN: int(regs.learn)}
+
+
 def region_size(cfg: CoreConfig, region: Region) -> int:
     """Number of entries of ``region`` in a core of configuration ``cfg``."""
     a, n = cfg.axons, cfg.neurons
@@ -121,7 +129,13 @@ def encode(cfg: CoreConfig, core: int, region: Region, index: int, *, cores: int
     size = region_size(cfg, region)
     if not 0 <= index < size:
         raise MemmapError(f"index into {region.name} must be in [0, {size - 1}], not {index}")
-    return core << CORE_SHIFT | region << REGION_SHIFT | index
+    return pack_address(core, region, index)
+
+
+def pack_address(core: int, region: int, index: int) -> int:
+    """The address layout itself, without range checks (`encode` is the checked form; tests
+    use this one to build deliberately bad addresses)."""
+    return core << CORE_SHIFT | int(region) << REGION_SHIFT | index
 
 
 def decode(cfg: CoreConfig, addr: int, *, cores: int = 1) -> Address:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from glocal.golden import memmap
 from glocal.golden.config import CoreConfig
-from glocal.golden.memmap import CORE_SHIFT, REGION_SHIFT, Reg, Region, region_signed
+from glocal.golden.memmap import Reg, Region, region_signed
 from glocal.golden.reference import CoreParams, CoreState, Registers
 
 __all__ = ["CoreDriver", "BusError", "address"]
@@ -26,7 +27,7 @@ class BusError(RuntimeError):
 
 def address(region: Region, index: int, core: int = 0) -> int:
     """Word address of entry ``index`` of ``region`` (no range check: tests send bad ones)."""
-    return core << CORE_SHIFT | int(region) << REGION_SHIFT | index
+    return memmap.pack_address(core, region, index)
 
 
 def _signed32(v: int) -> int:
@@ -80,9 +81,8 @@ class CoreDriver:
 
     async def load_regs(self, regs: Registers, *, t: int, refresh: int) -> None:
         """Write the run-time registers and the plastic clock and refresh row."""
-        for reg, value in ((Reg.VTH_SHIFT, regs.vth_shift), (Reg.DECAY, regs.decay),
-                           (Reg.ALPHA, regs.alpha), (Reg.H_MAX, regs.h_max),
-                           (Reg.LEARN, int(regs.learn)), (Reg.T, t), (Reg.REFRESH, refresh)):
+        values = memmap.register_values(regs) | {Reg.T: t, Reg.REFRESH: refresh}
+        for reg, value in values.items():
             await self.write_reg(reg, value)
 
     async def load(self, params: CoreParams, state: CoreState) -> None:
