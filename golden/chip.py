@@ -1,0 +1,207 @@
+"""Chip-level integer reference: every core of the mesh, wired by its routing tables.
+
+This is the specification of what a loaded chip computes, the contract between the image
+compiler (``firmware/``), the RTL chip and the driver. A :class:`Program` is the chip's
+content: one :class:`~glocal.golden.reference.CoreParams` per core of the mesh, one
+:class:`~glocal.golden.noc.RouteTable` per core, which core axons the external inputs set
+and which core neurons are the outputs.
+
+**One step** (:func:`step`): every core runs :func:`glocal.golden.reference.step` on its
+axon bitmap; then the spikes travel (:func:`glocal.golden.noc.deliver`) and set the
+destination axons for the *next* step — one step per hop. The external inputs of step
+``t`` are ORed into the bitmap of step ``t`` (the driver writes them into the pending
+banks before starting the step). A sample starts with empty axon banks: the driver's RESET
+of the neuron state clears the pending banks too
+(:attr:`glocal.golden.hostproto.ResetMask.NEURONS`), so spikes in flight at the end of
+one sample never reach the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from glocal.golden import noc, reference
+from glocal.golden.config import CoreConfig
+from glocal.golden.noc import Dest, Mesh, RouteTable
+from glocal.golden.reference import CoreParams, CoreState, Registers
+
+__all__ = ["ProgramError", "Program", "ChipRun", "idle_core", "zero_states", "next_sample",
+           "step", "run"]
+
+
+class ProgramError(ValueError):
+    """A program does not fit its chip or is inconsistent; the message names what."""
+
+
+def idle_core(cfg: CoreConfig) -> CoreParams:
+    """Parameters of a core the program does not use: no weights, no bias, learning off,
+    never fires."""
+    a, n = cfg.axons, cfg.neurons
+    z = np.zeros
+    return CoreParams(weight=z((a, n), np.int64), bias=z(n, np.int64), beta=z(a, np.int64),
+                      theta=z(n, np.int64), p_table=z(1 << cfg.ts_bits, np.int64),
+                      regs=Registers(vth_shift=cfg.vth_shift_range[1], decay=0, alpha=0,
+                                     h_max=0, learn=False))
+
+
+@dataclass(frozen=True)
+class Program:
+    """What a chip holds: parameters, routes, and where inputs enter and outputs leave.
+
+    Members
+    -------
+    cfg : CoreConfig
+        Every core's geometry and widths.
+    mesh : Mesh
+        The mesh and its routing-table sizes.
+    cores : tuple of CoreParams
+        One per core of the mesh, in core order (:func:`idle_core` for unused ones).
+    tables : tuple of RouteTable
+        One per core (:func:`glocal.golden.noc.route_table`).
+    inputs : tuple of Dest
+        External input channel ``i`` sets axon ``inputs[i].axon`` of core
+        ``inputs[i].core``.
+    outputs : tuple of (core, neuron)
+        Output ``k`` is the membrane of that neuron (the class scores of a readout).
+    names : tuple of str
+        What each core holds (e.g. ``"layer0[0:128]"``, ``""`` if unused), for messages.
+
+    Raises
+    ------
+    ProgramError
+        On construction, naming the first inconsistency.
+    """
+
+    cfg: CoreConfig
+    mesh: Mesh
+    cores: tuple[CoreParams, ...]
+    tables: tuple[RouteTable, ...]
+    inputs: tuple[Dest, ...]
+    outputs: tuple[tuple[int, int], ...]
+    names: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        cfg, mesh = self.cfg, self.mesh
+        if len(self.cores) != mesh.cores:
+            raise ProgramError(f"a {mesh.rows}×{mesh.cols} mesh needs {mesh.cores} cores' "
+                               f"parameters, not {len(self.cores)}")
+        if self.names and len(self.names) != mesh.cores:
+            raise ProgramError(f"names must list {mesh.cores} cores, not {len(self.names)}")
+        for c, params in enumerate(self.cores):
+            try:
+                params.check(cfg)
+            except ValueError as e:
+                raise ProgramError(f"core {c}{self._name(c)}: {e}") from None
+        try:
+            noc.check_tables(mesh, cfg, self.tables)
+        except noc.NocError as e:
+            raise ProgramError(str(e)) from None
+        routed = {d for t in self.tables for d in t.dests}
+        seen: set[Dest] = set()
+        for i, d in enumerate(self.inputs):
+            if not (0 <= d.core < mesh.cores and 0 <= d.axon < cfg.axons):
+                raise ProgramError(f"input {i} enters axon {d.axon} of core {d.core}, "
+                                   f"outside the chip ({mesh.cores} cores × {cfg.axons} axons)")
+            if d in seen or d in routed:
+                raise ProgramError(f"input {i} enters axon {d.axon} of core {d.core}, which "
+                                   "another input or a routed neuron already drives")
+            seen.add(d)
+        for k, (c, j) in enumerate(self.outputs):
+            if not (0 <= c < mesh.cores and 0 <= j < cfg.neurons):
+                raise ProgramError(f"output {k} is neuron {j} of core {c}, outside the chip "
+                                   f"({mesh.cores} cores × {cfg.neurons} neurons)")
+
+    def _name(self, c: int) -> str:
+        return f" ({self.names[c]})" if self.names and self.names[c] else ""
+
+    def input_bitmap(self, x) -> np.ndarray:
+        """Axon bitmaps, shape (cores, axons), that input spikes ``x`` (inputs,) set."""
+        x = np.asarray(x)
+        if x.shape != (len(self.inputs),):
+            raise ProgramError(f"one step's input must have shape ({len(self.inputs)},), "
+                               f"not {x.shape}")
+        if not np.isin(x, (0, 1)).all():
+            raise ProgramError("inputs must be spikes (0 or 1)")
+        out = np.zeros((self.mesh.cores, self.cfg.axons), dtype=np.int64)
+        for d, v in zip(self.inputs, x, strict=True):
+            out[d.core, d.axon] = v
+        return out
+
+
+@dataclass(frozen=True)
+class ChipRun:
+    """What :func:`run` returns.
+
+    Members
+    -------
+    spikes : ndarray, shape (steps, cores, neurons)
+        Every core's spikes at every step.
+    membrane : ndarray, shape (steps, cores, neurons)
+        Every core's membranes after every step.
+    output : ndarray, shape (outputs,)
+        The output neurons' membranes after the last step.
+    prediction : int
+        Argmax of ``output`` (first maximum on ties).
+    states : list of CoreState
+        Every core's state after the last step.
+    """
+
+    spikes: np.ndarray
+    membrane: np.ndarray
+    output: np.ndarray
+    prediction: int
+    states: list[CoreState]
+
+
+def zero_states(program: Program) -> list[CoreState]:
+    """Every core after reset."""
+    return [CoreState.zeros(program.cfg) for _ in program.cores]
+
+
+def next_sample(states: Sequence[CoreState]) -> list[CoreState]:
+    """States for the next sample when Hebbian traces persist: membranes and spikes
+    cleared (RESET of the neuron state), ``H``, its timestamps and the clocks kept."""
+    return [CoreState(u=np.zeros_like(s.u), s=np.zeros_like(s.s), hebb=s.hebb,
+                      t_last=s.t_last, t=s.t, refresh=s.refresh) for s in states]
+
+
+def step(program: Program, states: Sequence[CoreState], axons) -> tuple[list[CoreState],
+                                                                        np.ndarray]:
+    """One step of every core on axon bitmaps ``axons`` (cores, axons).
+
+    Returns the new states and the spikes (cores, neurons); what the spikes deliver for the
+    next step is :func:`glocal.golden.noc.deliver` of them.
+    """
+    axons = np.asarray(axons)
+    shape = (program.mesh.cores, program.cfg.axons)
+    if axons.shape != shape:
+        raise ProgramError(f"axon bitmaps must have shape {shape}, not {axons.shape}")
+    new = [reference.step(program.cfg, p, s, x)
+           for p, s, x in zip(program.cores, states, axons, strict=True)]
+    return new, np.stack([s.s for s in new])
+
+
+def run(program: Program, x_spikes, states: Sequence[CoreState] | None = None) -> ChipRun:
+    """Run one sample: input spikes ``x_spikes`` (steps, inputs), 0/1, from empty axon banks.
+
+    ``states`` (default: :func:`zero_states`) lets Hebbian traces persist from a previous
+    sample; see :func:`next_sample`.
+    """
+    x = np.asarray(x_spikes)
+    if x.ndim != 2:
+        raise ProgramError(f"input spikes must have shape (steps, {len(program.inputs)}), "
+                           f"not {x.shape}")
+    states = list(states) if states is not None else zero_states(program)
+    pending = np.zeros((program.mesh.cores, program.cfg.axons), dtype=np.int64)
+    spikes, membrane = [], []
+    for xt in x:
+        states, fired = step(program, states, pending | program.input_bitmap(xt))
+        pending = noc.deliver(program.mesh, program.cfg, program.tables, fired)
+        spikes.append(fired)
+        membrane.append(np.stack([s.u for s in states]))
+    output = np.array([membrane[-1][c, j] for c, j in program.outputs], dtype=np.int64)
+    return ChipRun(spikes=np.stack(spikes), membrane=np.stack(membrane), output=output,
+                   prediction=int(output.argmax()) if len(output) else -1, states=states)
