@@ -61,9 +61,9 @@ class Program:
         One per core of the mesh, in core order (:func:`idle_core` for unused ones).
     tables : tuple of RouteTable
         One per core (:func:`glocal.golden.noc.route_table`).
-    inputs : tuple of Dest
-        External input channel ``i`` sets axon ``inputs[i].axon`` of core
-        ``inputs[i].core``.
+    inputs : tuple of tuple of Dest
+        External input channel ``i`` sets every axon listed in ``inputs[i]`` (more than
+        one when the first layer is split over several cores).
     outputs : tuple of (core, neuron)
         Output ``k`` is the membrane of that neuron (the class scores of a readout).
     names : tuple of str
@@ -79,7 +79,7 @@ class Program:
     mesh: Mesh
     cores: tuple[CoreParams, ...]
     tables: tuple[RouteTable, ...]
-    inputs: tuple[Dest, ...]
+    inputs: tuple[tuple[Dest, ...], ...]
     outputs: tuple[tuple[int, int], ...]
     names: tuple[str, ...] = field(default=())
 
@@ -101,7 +101,7 @@ class Program:
             raise ProgramError(str(e)) from None
         routed = {d for t in self.tables for d in t.dests}
         seen: set[Dest] = set()
-        for i, d in enumerate(self.inputs):
+        for i, d in ((i, d) for i, ds in enumerate(self.inputs) for d in ds):
             if not (0 <= d.core < mesh.cores and 0 <= d.axon < cfg.axons):
                 raise ProgramError(f"input {i} enters axon {d.axon} of core {d.core}, "
                                    f"outside the chip ({mesh.cores} cores × {cfg.axons} axons)")
@@ -126,8 +126,9 @@ class Program:
         if not np.isin(x, (0, 1)).all():
             raise ProgramError("inputs must be spikes (0 or 1)")
         out = np.zeros((self.mesh.cores, self.cfg.axons), dtype=np.int64)
-        for d, v in zip(self.inputs, x, strict=True):
-            out[d.core, d.axon] = v
+        for ds, v in zip(self.inputs, x, strict=True):
+            for d in ds:
+                out[d.core, d.axon] = v
         return out
 
 

@@ -41,7 +41,7 @@ def _one_core_per_layer(model, mesh):
     cores += [chip.idle_core(CFG)] * (mesh.cores - len(cores))
     last = len(model.layers) - 1
     return Program(CFG, mesh, tuple(cores), tuple(tables),
-                   inputs=tuple(Dest(0, i) for i in range(model.layers[0].n_in)),
+                   inputs=tuple((Dest(0, i),) for i in range(model.layers[0].n_in)),
                    outputs=tuple((last, j) for j in range(model.layers[-1].n_out)))
 
 
@@ -76,7 +76,7 @@ def test_a_spike_reaches_every_multicast_destination_one_step_later():
                                                         h_max=0, learn=False))
     tables = [noc.route_table(mesh, CFG, [[Dest(1, 5), Dest(2, 7)]], core=0),
               noc.route_table(mesh, CFG, [], core=1), noc.route_table(mesh, CFG, [], core=2)]
-    program = Program(CFG, mesh, (src, p, p), tuple(tables), inputs=(Dest(0, 0),),
+    program = Program(CFG, mesh, (src, p, p), tuple(tables), inputs=((Dest(0, 0),),),
                       outputs=((0, 0),))
     states, fired = chip.step(program, chip.zero_states(program), program.input_bitmap([1]))
     assert fired[0, 0] == 1 and fired.sum() == 1
@@ -98,13 +98,14 @@ def test_errors_name_the_core_the_input_and_the_shape():
     with pytest.raises(ProgramError, match=r"core 1 \(layer1\): weight"):
         Program(CFG, mesh, (idle, bad), tables, (), (), names=("layer0", "layer1"))
     with pytest.raises(ProgramError, match="input 0 enters axon 3 of core 1, which another"):
-        Program(CFG, mesh, (idle, idle), tables, (Dest(1, 3),), ())
+        Program(CFG, mesh, (idle, idle), tables, ((Dest(1, 3),),), ())
     with pytest.raises(ProgramError, match="input 0 enters axon 16 of core 0, outside"):
-        Program(CFG, mesh, (idle, idle), tables, (Dest(0, 16),), ())
+        Program(CFG, mesh, (idle, idle), tables, ((Dest(0, 16),),), ())
     with pytest.raises(ProgramError, match="output 0 is neuron 8 of core 0"):
         Program(CFG, mesh, (idle, idle), tables, (), ((0, 8),))
-    program = Program(CFG, mesh, (idle, idle), tables, (Dest(0, 0),), ((1, 0),))
+    program = Program(CFG, mesh, (idle, idle), tables, ((Dest(0, 0), Dest(1, 0)),), ((1, 0),))
     with pytest.raises(ProgramError, match=r"shape \(1,\), not \(2,\)"):
         program.input_bitmap([1, 0])
     with pytest.raises(ProgramError, match="spikes"):
         program.input_bitmap([2])
+    assert program.input_bitmap([1])[:, 0].tolist() == [1, 1]   # one input, two cores
