@@ -17,6 +17,9 @@ class ICEBreaker(Board):
     f_ref_mhz = 12.0
     default_mhz = 24.0
     bitstream_ext = ".bin"
+    # Map multipliers onto the eight SB_MAC16 DSPs; without it they are built from LUTs
+    # (a 32×32 lanes-1 chip: 6,693 LCs without, 4,603 with, of 5,280).
+    synth_opts = "-dsp"
 
     def platform(self):
         return ICEBreakerPlatform()
