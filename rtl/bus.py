@@ -8,13 +8,13 @@ whose address is not mapped (or a write to a read-only register) is answered wit
 
 from __future__ import annotations
 
-from amaranth.hdl import unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from glocal.golden.memmap import ADDR_BITS
 
-__all__ = ["Request", "Response", "Signature", "Control"]
+__all__ = ["Request", "Response", "Signature", "Control", "Pipe"]
 
 Request = data.StructLayout({
     "addr": unsigned(ADDR_BITS),
@@ -60,3 +60,42 @@ class Control(wiring.Signature):
             "ready": Out(1),
             "busy": Out(1),
         })
+
+
+def _register(m: Module, name: str, i: stream.Interface, o: stream.Interface) -> None:
+    """One register stage from stream ``i`` (taken in) to stream ``o`` (offered out).
+
+    It holds one transfer; ``i.ready`` depends only on the stage's own state, so neither
+    ``valid``/``payload`` nor ``ready`` pass combinationally through it.
+    """
+    full = Signal(name=f"{name}_full")
+    m.d.comb += [i.ready.eq(~full), o.valid.eq(full)]
+    with m.If(o.valid & o.ready):
+        m.d.sync += full.eq(0)
+    with m.If(i.valid & i.ready):
+        m.d.sync += [full.eq(1), o.payload.eq(i.payload)]
+
+
+class Pipe(wiring.Component):
+    """A register stage in both directions of a bus, to cut long paths between blocks.
+
+    The bus carries one request at a time (every responder answers before it takes the
+    next request), so a stage that holds one transfer per direction costs one cycle of
+    latency each way and no throughput.
+
+    Members
+    -------
+    up : Out(Signature())
+        Faces the initiator (the host interface).
+    down : Out(Signature().flip())
+        Faces the responder (a core, the chip's cores).
+    """
+
+    def __init__(self):
+        super().__init__({"up": Out(Signature()), "down": Out(Signature().flip())})
+
+    def elaborate(self, platform):
+        m = Module()
+        _register(m, "req", self.up.req, self.down.req)
+        _register(m, "resp", self.down.resp, self.up.resp)
+        return m
