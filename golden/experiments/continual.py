@@ -35,7 +35,7 @@ from glocal.golden.model import Net, Precision, Variant
 from glocal.golden.train import encode_set, evaluate
 
 __all__ = ["Settings", "Result", "permutation", "make_masks", "masked_net", "set_task",
-           "run", "chip_point", "table", "plots"]
+           "run", "point", "chip_point", "table", "plots"]
 
 
 @dataclass(frozen=True)
@@ -221,6 +221,20 @@ def chip_point(net: Net, task: int, x: np.ndarray, seed: int
     perm = permutation(task, x.shape[-1], seed)
     xs = encode_set(np.ascontiguousarray(x[:, perm]), Encoding.RATE, net.spec.steps, seed + 1)
     return chip, xs.numpy().astype(np.int64)
+
+
+def point(settings: Settings, seed: int, task: int
+          ) -> tuple[export.ChipModel, np.ndarray, np.ndarray]:
+    """Task ``task``'s GP network after training tasks ``0 … task`` as in :func:`run`,
+    as a ChipModel, with its permuted test inputs as spikes and the labels."""
+    ds = common.load_data(settings.data, settings.data_dir)
+    net = masked_net((ds.inputs, settings.hidden, ds.classes), Variant.GP, settings, seed)
+    for t in range(task + 1):
+        set_task(net, t)
+        common.fit(net, ds.x_train[:, permutation(t, ds.inputs, seed)], ds.y_train,
+                   settings.fit, seed * 1000 + t, base=_originals(net))
+    chip, spikes = chip_point(net, task, ds.x_test, seed)
+    return chip, spikes, ds.y_test
 
 
 # -- presentation ------------------------------------------------------------------------

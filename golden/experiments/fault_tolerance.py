@@ -36,7 +36,8 @@ from glocal.golden.train import encode_set, evaluate
 #: Hebbian tensors in cache (QAT evaluation ran 5× faster with 30 than with 360 samples).
 _CHUNK = 32
 
-__all__ = ["Settings", "Result", "run", "chip_point", "corrupted_test", "table", "plots"]
+__all__ = ["Settings", "Result", "run", "train_variant", "point", "chip_point",
+           "corrupted_test", "table", "plots"]
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,26 @@ def chip_point(net: Net, x: np.ndarray, noise: Noise, level: float, seed: int
     return chip, xs.numpy().astype(np.int64)
 
 
+def train_variant(ds, settings: Settings, variant: Variant, seed: int, bar=None) -> Net:
+    """One trained network of the experiment (the same for the same arguments)."""
+    net = common.make_net((ds.inputs, settings.hidden, ds.classes), variant, settings.steps,
+                          seed)
+    return common.fit(net, ds.x_train, ds.y_train, settings.fit, seed, bar=bar,
+                      label=f"train {variant.value} seed {seed}")
+
+
+def point(settings: Settings, variant: Variant, seed: int, noise: Noise, level: float
+          ) -> tuple[export.ChipModel, np.ndarray, np.ndarray]:
+    """Everything an on-chip backend needs for one point of the curves: the trained
+    network as a ChipModel, the corrupted test inputs as spikes (steps, samples, inputs)
+    and the labels. Run each sample from reset; ``network.run_network`` is the reference."""
+    ds = common.load_data(settings.data, settings.data_dir)
+    n = len(ds.y_test) if settings.test_samples is None else settings.test_samples
+    net = train_variant(ds, settings, variant, seed)
+    chip, spikes = chip_point(net, ds.x_test[:n], noise, level, seed)
+    return chip, spikes, ds.y_test[:n]
+
+
 def run(settings: Settings) -> Result:
     """Train every variant for every seed and score it under every corruption."""
     timer = common.Timer()
@@ -160,7 +181,6 @@ def run(settings: Settings) -> Result:
     ds = common.load_data(settings.data, settings.data_dir)
     n_test = len(ds.y_test) if settings.test_samples is None else settings.test_samples
     x_test, y_test = ds.x_test[:n_test], ds.y_test[:n_test]
-    sizes = (ds.inputs, settings.hidden, ds.classes)
     levels = {str(n): (occlusion_levels(ds.inputs) if n is Noise.OCCLUSION
                        else noise_levels(settings.levels)) for n in settings.noises}
     shape = len(settings.seeds)
@@ -179,9 +199,7 @@ def run(settings: Settings) -> Result:
         for si, seed in enumerate(settings.seeds):
             for variant in settings.variants:
                 t0 = common.Timer()
-                net = common.make_net(sizes, variant, settings.steps, seed)
-                common.fit(net, ds.x_train, ds.y_train, settings.fit, seed, bar=bar,
-                           label=f"train {variant.value} seed {seed}")
+                net = train_variant(ds, settings, variant, seed, bar)
                 train_s += t0.seconds
                 for noise, lv in levels.items():
                     for li, level in enumerate(lv):

@@ -53,7 +53,7 @@ from glocal.golden.train import _core_config, encode_set
 
 __all__ = ["Settings", "Episode", "Result", "run", "sample_episode", "plastic_layer",
            "support", "query", "train_features", "features", "ChipEpisode", "chip_point",
-           "run_chip_episode", "table", "plots"]
+           "run_chip_episode", "point", "table", "plots"]
 
 
 @dataclass(frozen=True)
@@ -441,6 +441,23 @@ class Result:
     meta_losses: list[list[float]]
     hebb_changed: list[bool]
     seconds: float
+
+
+def point(settings: Settings, seed: int, shots: int) -> ChipEpisode:
+    """One test episode of the experiment as the chip runs it: the features trained and
+    the HP layer meta-learned as in :func:`run` for ``seed``, then one ``shots``-shot
+    episode of the held-out classes. :func:`run_chip_episode` is the integer reference."""
+    ds = common.load_data(settings.data, settings.data_dir)
+    net = train_features(ds, settings, seed)
+    keep = np.isin(ds.y_train, settings.train_classes)
+    layer = plastic_layer(settings.hidden, settings)
+    meta_train(layer, features(net, ds.x_train[keep], seed + 1), ds.y_train[keep], settings,
+               seed)
+    x, y = _pool(ds, settings.test_classes)
+    ep = sample_episode(y, settings.test_classes, settings.ways, shots, settings.queries,
+                        np.random.default_rng([seed, 3]))
+    spikes = encode_set(x, Encoding.RATE, settings.steps, seed + 3).numpy()
+    return chip_point(net, layer, spikes, ep)
 
 
 def _pool(ds, classes) -> tuple[np.ndarray, np.ndarray]:
