@@ -20,7 +20,9 @@ After each task the network is scored on the test split of every task seen so fa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -262,7 +264,7 @@ def table(r: Result) -> str:
     return "\n".join(lines)
 
 
-def plots(r: Result) -> list[tuple[str, callable]]:
+def plots(r: Result) -> list[tuple[str, Callable[[Path], None]]]:
     import matplotlib.pyplot as plt
 
     def draw(path):

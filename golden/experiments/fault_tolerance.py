@@ -19,7 +19,9 @@ the ratio of the Hebbian to the global current).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -270,7 +272,7 @@ def table(r: Result) -> str:
     return "\n".join(lines)
 
 
-def plots(r: Result) -> list[tuple[str, callable]]:
+def plots(r: Result) -> list[tuple[str, Callable[[Path], None]]]:
     """One accuracy-vs-level plot per noise type (integer solid, float dashed)."""
     import matplotlib.pyplot as plt
 

@@ -35,7 +35,9 @@ classes, training and test splits: none was seen in training).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -560,7 +562,7 @@ def table(r: Result) -> str:
     return "\n".join(lines)
 
 
-def plots(r: Result) -> list[tuple[str, callable]]:
+def plots(r: Result) -> list[tuple[str, Callable[[Path], None]]]:
     import matplotlib.pyplot as plt
 
     def draw(path):
