@@ -20,6 +20,12 @@ def _train(args: argparse.Namespace) -> int:
     return run_cli(vars(args))
 
 
+def _experiment(args: argparse.Namespace) -> int:
+    from glocal.golden.experiments.cli import run_cli
+
+    return run_cli(args.name, vars(args))
+
+
 def _build(args: argparse.Namespace) -> int:
     from glocal.boards.cli import run_build
 
@@ -57,6 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--model-path", help="model file (default out/models/<data>-<model>.npz)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.set_defaults(func=_train)
+
+    ex = sub.add_parser("experiment", help="reproduce a paper experiment (JSON, table, plots)")
+    ex.add_argument("name", choices=["fault-tolerance", "few-shot", "continual"])
+    ex.add_argument("--data", default="digits", help="digits (embedded), mnist, fashion")
+    ex.add_argument("--data-dir", help="folder of the local MNIST/Fashion IDX files")
+    ex.add_argument("--seeds", type=int, nargs="+", help="default: the experiment's")
+    for name, kind, what in [
+            ("hidden", int, "hidden neurons (few-shot: feature neurons)"),
+            ("steps", int, "time steps per sample"),
+            ("epochs", int, "training epochs (continual: per task)"),
+            ("qat-epochs", int, "of which quantization-aware"),
+            ("batch", int, "training batch"),
+            ("test-samples", int, "test samples used (fault tolerance)"),
+            ("levels", int, "noise levels 0.01·i, i < levels (fault tolerance)"),
+            ("episodes", int, "test episodes per setting (few-shot)"),
+            ("queries", int, "query samples per class and episode (few-shot)"),
+            ("tasks", int, "permuted tasks (continual)")]:
+        ex.add_argument(f"--{name}", type=kind, help=f"{what}; default: the experiment's")
+    ex.add_argument("--quick", action="store_true", help="small sizes (the tests' version)")
+    ex.add_argument("--out", help="output folder (default out/experiments/<name>)")
+    ex.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ex.set_defaults(func=_experiment)
 
     bd = sub.add_parser("build", help="build an FPGA bitstream with the open toolchain")
     bd.add_argument("--board", required=True, help="icebreaker or ulx3s")

@@ -117,6 +117,9 @@ def from_net(net: Net, *, encoding: str, hebb_mode: str, metadata: dict | None =
     spec, cfg = net.spec, net.spec.cfg
     layers = []
     for n, layer in enumerate(net.hidden):
+        if layer.hebb_mask is not None:
+            raise ValueError(f"layer {n} has a per-synapse Hebbian mask, which the core "
+                             f"cannot hold; expected hebb_mask None")
         q = layer.codes(True, torch.float64)
         regs = Registers(vth_shift=spec.vth_shift, decay=int(q.decay),
                          alpha=int(quant.to_int(q.alpha, "alpha")), h_max=int(q.h_max),

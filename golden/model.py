@@ -195,6 +195,10 @@ class Hidden(nn.Module):
             self.beta = nn.Parameter(torch.full((n_in,), spec.beta0))
             self.eta = nn.Parameter(torch.full((n_out,), spec.eta0))
         self.scale = quant.hidden_scale(spec.vth, spec.vth_shift)
+        #: Optional (n_in, n_out) 0/1 tensor: synapses where the Hebbian trace may learn
+        #: (the continual-learning experiment's ``1 − M``). ``None``: every synapse. The
+        #: core has no per-synapse plasticity enable, so a masked layer has no chip export.
+        self.hebb_mask: torch.Tensor | None = None
 
     def base_parameters(self) -> list[nn.Parameter]:
         return [self.weight, self.bias]
@@ -278,6 +282,8 @@ class Hidden(nn.Module):
                 f = _post(u, theta, spec.vth_shift, table, exact)
                 if exact:
                     delta = quant.rshift(beta[:, None] * f[:, None, :], cfg.learn_shift, True)
+                    if self.hebb_mask is not None:
+                        delta = delta * self.hebb_mask
                     new = torch.clamp(aged + delta * x[:, :, None], -hmax, hmax)
                     touched = (x != 0) | (rows == refresh)
                     hebb = torch.where(touched[..., None], new, hebb)
@@ -286,8 +292,13 @@ class Hidden(nn.Module):
                     # w·H + (beta·x)⊗f / 2**learn_shift in one fused op. An untouched row's
                     # new value is its aged one, so every row is stored.
                     bx = (beta * x / (1 << cfg.learn_shift))[:, :, None]
-                    hebb = torch.clamp(torch.baddbmm(hebb, bx, f[:, None, :],
-                                                     beta=spec.w_decay), -hmax, hmax)
+                    if self.hebb_mask is None:
+                        hebb = torch.clamp(torch.baddbmm(hebb, bx, f[:, None, :],
+                                                         beta=spec.w_decay), -hmax, hmax)
+                    else:
+                        hebb = torch.clamp(spec.w_decay * hebb
+                                           + torch.bmm(bx, f[:, None, :]) * self.hebb_mask,
+                                           -hmax, hmax)
                     t_last = torch.full_like(t_last, t)
                 refresh = (refresh + 1) % cfg.axons
         if self.plastic:
