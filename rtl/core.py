@@ -26,7 +26,7 @@ pending input bank, like bus writes to ``Region.AXON``.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -111,9 +111,14 @@ class Core(wiring.Component):
             "beta": _Ram(m, "beta", signed(cfg.beta_bits), A, gran=False),
             "p_table": _Ram(m, "p_table", unsigned(cfg.p_bits), 1 << cfg.ts_bits, gran=False,
                             reads=2),
-            # Two banks: step t+1 fills one while learn(t) reads the other.
-            "active": _Ram(m, "active", range(A), 2 << max(1, ceil_log2(A)), gran=False,
-                           reads=2),
+            # Two banks: step t+1 fills one while learn(t) reads the other. ``common``:
+            # the row was active in the step before too (learn(t) writes it).
+            "active": _Ram(m, "active", data.StructLayout({"row": range(A), "common": 1}),
+                           2 << max(1, ceil_log2(A)), gran=False, reads=2),
+            # Rows learn(t) has still to write, one bank per active-list bank: set as
+            # SCAN(t) lists them, cleared as learn(t) writes them.
+            "touched0": _Ram(m, "touched0", 1, A, gran=False),
+            "touched1": _Ram(m, "touched1", 1, A, gran=False),
         }
         m.submodules.f_rom = f_rom = Memory(shape=signed(fixed.F_BITS), depth=fixed.F_SIZE,
                                             init=[int(v) for v in fixed.F_TABLE])
@@ -131,7 +136,7 @@ class Core(wiring.Component):
         r = regs   # register values: r.t, r.alpha, ...
         abits = max(1, ceil_log2(A))
         st = {name: Signal(name=f"st_{name}") for name in
-              ("idle", "scan", "integ", "wait", "fire")}
+              ("idle", "integ", "wait", "fire")}
 
         # -- step state (main sequence) ------------------------------------------------------
         learn_now = Signal()            # LEARN register latched at start
@@ -148,6 +153,25 @@ class Core(wiring.Component):
         l_bank = Signal()
         l_ref_wait = Signal()           # the refresh row (not active) is still to be written
         l_front = Signal(range(A + 1))  # every active row below this has been learned
+        l_write = Signal()              # learn writes a lane group of H (stage 2)
+        l2_last = Signal()              # ... the last one of its row
+        l2_row = Signal(range(A))
+
+        # -- scan: the scanner's rows go to the active list as they are found, marked
+        # ``common`` if learn(t) (of the step before) has them to write --------------------
+        sc_v = Signal()
+        sc_row = Signal(range(A))
+        m.d.sync += [sc_v.eq(st["integ"] & axon.rows.valid), sc_row.eq(axon.rows.payload)]
+        touched = [ram["touched0"], ram["touched1"]]
+        for b, t_ram in enumerate(touched):
+            m.d.comb += t_ram.rd.addr.eq(axon.rows.payload)
+            with m.If(sc_v & learn_now & (bank == b)):
+                m.d.comb += [t_ram.wr.addr.eq(sc_row), t_ram.wr.data.eq(1), t_ram.wr.en.eq(1)]
+            with m.Elif(l_write & l2_last & (l_bank == b)):
+                m.d.comb += [t_ram.wr.addr.eq(l2_row), t_ram.wr.data.eq(0), t_ram.wr.en.eq(1)]
+        sc_common = Mux(l_bank, touched[1].rd.data, touched[0].rd.data)
+        with m.If(sc_v):
+            m.d.sync += n_active.eq(n_active + 1)
 
         # -- integrate pipeline: list → t_last → P, W, H, acc → acc --------------------------
         ik = Signal(range(A + 1))
@@ -164,10 +188,13 @@ class Core(wiring.Component):
         with m.If(~i_stall):
             m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig), i0["first"].eq(ik == 0)]
         i_row = Signal(range(A))
-        m.d.comb += i_row.eq(ram["active"].rd.data)
-        # Row hazard: read a row only once learn(t) has written it. Active rows are learned
-        # in increasing order, after the refresh row (when it is not active).
-        unsafe = (i_row >= l_front) | (l_ref_wait & (i_row == l_refresh))
+        i_common = Signal()
+        m.d.comb += [i_row.eq(ram["active"].rd.data.row),
+                     i_common.eq(ram["active"].rd.data.common)]
+        # Row hazard: read a row only once learn(t) has written it. Learn(t) writes its
+        # active rows (``common`` ones) in increasing order, after the refresh row (when it
+        # is not active); every other row may be read at once.
+        unsafe = (i_common & (i_row >= l_front)) | (l_ref_wait & (i_row == l_refresh))
         m.d.comb += i_stall.eq(i0["v"] & l_run & unsafe)
         i1 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(),
               "word": Signal(range(A * G))}
@@ -192,7 +219,7 @@ class Core(wiring.Component):
         m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0)),
                      l0["final"].eq(lk + 1 == l_rows)]
         l_row = Signal(range(A))
-        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd2.data))
+        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd2.data.row))
         l1 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal(),
               "last": Signal(),
               "row": Signal(range(A)), "word": Signal(range(A * G))}
@@ -202,8 +229,7 @@ class Core(wiring.Component):
                      l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
                      l1["word"].eq(l_row * G + l0["g"])]
         m.d.sync += [l2[key].eq(l1[key]) for key in l1]
-        l_write = Signal()
-        m.d.comb += l_write.eq(l_run & l2["v"])
+        m.d.comb += [l_write.eq(l_run & l2["v"]), l2_last.eq(l2["last"]), l2_row.eq(l2["row"])]
         with m.If(l_write & l2["last"]):
             with m.If(l2["ref"]):
                 m.d.sync += l_ref_wait.eq(0)
@@ -295,8 +321,9 @@ class Core(wiring.Component):
         with m.If(running):
             # SCAN appends to this step's bank of the active list.
             m.d.comb += [wr["active"].addr.eq(Cat(n_active[:abits], bank)),
-                         wr["active"].data.eq(axon.rows.payload),
-                         wr["active"].en.eq(st["scan"] & axon.rows.valid)]
+                         wr["active"].data.row.eq(sc_row),
+                         wr["active"].data.common.eq(sc_common),
+                         wr["active"].en.eq(sc_v)]
             m.d.comb += [
                 rd["active"].addr.eq(Cat(ik[:abits], bank)),
                 rd["active"].en.eq(~i_stall),
@@ -340,7 +367,7 @@ class Core(wiring.Component):
         with m.If(l_write):
             m.d.comb += regs.add_plastic_updates.eq(L)
         m.d.comb += [
-            regs.add_cyc_integrate.eq(st["scan"] | st["integ"]),
+            regs.add_cyc_integrate.eq(st["integ"]),
             regs.add_cyc_fire.eq(st["fire"]),
             regs.add_cyc_learn.eq(l_run),
             regs.add_cyc_step.eq(~self.ctrl.ready),
@@ -355,23 +382,19 @@ class Core(wiring.Component):
                 with m.If(self.ctrl.start & self.ctrl.ready):
                     m.d.comb += axon.start.eq(1)
                     m.d.sync += [learn_now.eq(r.learn), n_active.eq(0), refresh_hit.eq(0),
-                                 bank.eq(~bank)]
+                                 bank.eq(~bank), ik.eq(0), ig.eq(0)]
                     with m.If(r.learn):
                         m.d.comb += regs.t_next.eq(1)
-                    m.next = "SCAN"
-            with m.State("SCAN"):
-                m.d.comb += [st["scan"].eq(1), axon.rows.ready.eq(1)]
+                    m.next = "INTEG"
+            with m.State("INTEG"):
+                # The scanner runs ahead of the integrate pipeline, which takes each row
+                # as soon as it is listed.
+                m.d.comb += [st["integ"].eq(1), axon.rows.ready.eq(1)]
                 with m.If(axon.rows.valid):
-                    m.d.sync += n_active.eq(n_active + 1)
                     m.d.comb += [regs.add_spikes_in.eq(1), regs.add_syn_ops.eq(N)]
                     with m.If(axon.rows.payload == r.refresh):
                         m.d.sync += refresh_hit.eq(1)
-                with m.Elif(axon.idle):
-                    m.d.sync += [ik.eq(0), ig.eq(0)]
-                    m.next = "INTEG"
-            with m.State("INTEG"):
-                m.d.comb += st["integ"].eq(1)
-                with m.If(~i_busy):
+                with m.If(axon.idle & ~sc_v & ~i_busy):
                     m.next = "WAIT"
             with m.State("WAIT"):
                 # f of the previous step is still being read by its learn pass.
