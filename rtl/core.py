@@ -25,7 +25,7 @@ pending input bank, like bus writes to ``Region.AXON``.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
@@ -99,7 +99,10 @@ class Core(wiring.Component):
 
         ram = {
             "weight": _Ram(m, "weight", lanes_of(cfg, cfg.w_bits), A * G),
-            "hebb": _Ram(m, "hebb", lanes_of(cfg, cfg.h_bits), A * G, reads=2),
+            # Two lane groups per word and one read port, shared by INTEGRATE and LEARN
+            # (each reads a word for two groups): one block-RAM copy of H.
+            "hebb": _Ram(m, "hebb", data.ArrayLayout(signed(cfg.h_bits), 2 * L),
+                         -(-A * G // 2)),
             "acc_w": _Ram(m, "acc_w", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "acc_h": _Ram(m, "acc_h", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "bias": _Ram(m, "bias", lanes_of(cfg, cfg.bias_bits), G),
@@ -156,6 +159,7 @@ class Core(wiring.Component):
         l_write = Signal()              # learn writes a lane group of H (stage 2)
         l2_last = Signal()              # ... the last one of its row
         l2_row = Signal(range(A))
+        l_hread = Signal()              # learn reads an H word next cycle
 
         # -- scan: the scanner's rows go to the active list as they are found, marked
         # ``common`` if learn(t) (of the step before) has them to write --------------------
@@ -195,12 +199,18 @@ class Core(wiring.Component):
         # active rows (``common`` ones) in increasing order, after the refresh row (when it
         # is not active); every other row may be read at once.
         unsafe = (i_common & (i_row >= l_front)) | (l_ref_wait & (i_row == l_refresh))
-        m.d.comb += i_stall.eq(i0["v"] & l_run & unsafe)
+        # H port: a lane group reads its H word unless its pair's read (the group just
+        # before, same row) brought it; when LEARN reads in the same cycle, INTEGRATE waits.
+        i_word = Signal(range(A * G))
+        i_hread = Signal()
+        m.d.comb += [i_word.eq(i_row * G + i0["g"]), i_hread.eq(~i_word[0] | (i0["g"] == 0))]
+        m.d.comb += i_stall.eq(i0["v"] & ((l_run & unsafe) | (i_hread & l_hread)))
         i1 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(),
-              "word": Signal(range(A * G))}
+              "word": Signal(range(A * G)), "hread": Signal()}
         i2 = {key: Signal.like(sig, name=f"i2_{key}") for key, sig in i1.items()}
         m.d.sync += [i1["v"].eq(i0["v"] & ~i_stall), i1["g"].eq(i0["g"]),
-                     i1["first"].eq(i0["first"]), i1["word"].eq(i_row * G + i0["g"])]
+                     i1["first"].eq(i0["first"]), i1["word"].eq(i_word),
+                     i1["hread"].eq(i_hread)]
         m.d.sync += [i2[key].eq(i1[key]) for key in i1]
         i_busy = Signal()
         m.d.comb += i_busy.eq((ik < n_active) | i0["v"] | i1["v"] | i2["v"])
@@ -220,14 +230,17 @@ class Core(wiring.Component):
                      l0["final"].eq(lk + 1 == l_rows)]
         l_row = Signal(range(A))
         m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd2.data.row))
+        l_word = Signal(range(A * G))
+        m.d.comb += [l_word.eq(l_row * G + l0["g"]),
+                     l_hread.eq(l0["v"] & (~l_word[0] | (l0["g"] == 0)))]
         l1 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal(),
-              "last": Signal(),
+              "last": Signal(), "hread": Signal(),
               "row": Signal(range(A)), "word": Signal(range(A * G))}
         l2 = {key: Signal.like(sig, name=f"l2_{key}") for key, sig in l1.items()}
         m.d.sync += [l1["v"].eq(l0["v"]), l1["g"].eq(l0["g"]), l1["ref"].eq(l0["ref"]),
-                     l1["final"].eq(l0["final"]),
+                     l1["final"].eq(l0["final"]), l1["hread"].eq(l_hread),
                      l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
-                     l1["word"].eq(l_row * G + l0["g"])]
+                     l1["word"].eq(l_word)]
         m.d.sync += [l2[key].eq(l1[key]) for key in l1]
         m.d.comb += [l_write.eq(l_run & l2["v"]), l2_last.eq(l2["last"]), l2_row.eq(l2["row"])]
         with m.If(l_write & l2["last"]):
@@ -243,12 +256,12 @@ class Core(wiring.Component):
         m.d.comb += [
             dend.p.eq(ram["p_table"].rd.data),
             dend.w.eq(ram["weight"].rd.data),
-            dend.h.eq(ram["hebb"].rd.data),
+            dend.h.eq(self._h_group(m, ram["hebb"].rd.data, i2)),
             dend.acc_w.eq(ram["acc_w"].rd.data),
             dend.acc_h.eq(ram["acc_h"].rd.data),
             dend.first.eq(i2["first"]),
             plas.p.eq(ram["p_table"].rd2.data),
-            plas.h.eq(ram["hebb"].rd2.data),
+            plas.h.eq(self._h_group(m, ram["hebb"].rd.data, l2)),
             plas.beta.eq(ram["beta"].rd.data),
             plas.f.eq(ram["f"].rd.data),
             plas.x.eq(~l2["ref"]),
@@ -316,7 +329,6 @@ class Core(wiring.Component):
             rd2["active"].addr.eq(Cat((lk - l_nohit)[:abits], l_bank)),
             rd2["t_last"].addr.eq(l_row),
             rd2["p_table"].addr.eq((l_t - rd2["t_last"].data)[:cfg.ts_bits]),
-            rd2["hebb"].addr.eq(l1["word"]),
         ]
         with m.If(running):
             # SCAN appends to this step's bank of the active list.
@@ -330,7 +342,7 @@ class Core(wiring.Component):
                 rd["t_last"].addr.eq(i_row),
                 rd["p_table"].addr.eq((r.t - rd["t_last"].data)[:cfg.ts_bits]),
                 rd["weight"].addr.eq(i1["word"]),
-                rd["hebb"].addr.eq(i1["word"]),
+                rd["hebb"].addr.eq(Mux(l1["v"] & l1["hread"], l1["word"], i1["word"]) >> 1),
                 rd["beta"].addr.eq(l1["row"]),
                 rd["f"].addr.eq(l1["g"]),
             ]
@@ -345,8 +357,10 @@ class Core(wiring.Component):
                 wr["acc_w"].en.eq(integ_wr.replicate(L)),
                 wr["acc_h"].addr.eq(i2["g"]), wr["acc_h"].data.eq(dend.sum_h),
                 wr["acc_h"].en.eq(integ_wr.replicate(L)),
-                wr["hebb"].addr.eq(l2["word"]), wr["hebb"].data.eq(plas.h_new),
-                wr["hebb"].en.eq(l_write.replicate(L)),
+                wr["hebb"].addr.eq(l2["word"] >> 1),
+                wr["hebb"].data.eq(Cat(plas.h_new, plas.h_new)),
+                wr["hebb"].en.eq(Mux(l2["word"][0], Cat(C(0, L), l_write.replicate(L)),
+                                     l_write.replicate(L))),
                 wr["t_last"].addr.eq(l2["row"]), wr["t_last"].data.eq(l_t),
                 wr["t_last"].en.eq(l_write & l2["last"]),
             ]
@@ -417,6 +431,23 @@ class Core(wiring.Component):
                     m.next = "IDLE"
         return m
 
+    def _h_group(self, m, word, stage):
+        """The lane group of ``stage`` (a pipeline stage's signals) out of the H word read.
+
+        A group that read the word takes its half; the other group of a pair takes the
+        upper half kept from its partner's read the cycle before (the port has served the
+        other pass since).
+        """
+        L, hb = self._cfg.lanes, self._cfg.h_bits
+        raw = Value.cast(word)
+        kept = Signal(L * hb)
+        with m.If(stage["v"] & stage["hread"]):
+            m.d.sync += kept.eq(raw[L * hb:])
+        group = Signal(L * hb)
+        m.d.comb += group.eq(Mux(stage["hread"],
+                                 Mux(stage["word"][0], raw[L * hb:], raw[:L * hb]), kept))
+        return group
+
     def _spike_stream(self, m, fifo, word, valid, group):
         """Queue FIRE's spike words and offer their set bits on ``spikes``, one per cycle.
 
@@ -457,11 +488,7 @@ class Core(wiring.Component):
         read-modify-write) and read by selecting the lane one cycle later.
         """
         cfg = self._cfg
-        L = cfg.lanes
-        lb = ceil_log2(L)
-        word = mem.index >> lb
-        lane = Signal(max(lb, 1))
-        m.d.comb += lane.eq(mem.index[:lb])
+        lane = Signal(ceil_log2(2 * cfg.lanes))     # H words hold two lane groups
         m.d.comb += mem.stall.eq(Mux(mem.region == Region.AXON,
                                      mem.we & ~axon.set.ready, ~idle))
         bus_axon = Signal()
@@ -487,10 +514,14 @@ class Core(wiring.Component):
                 hit = mem.write & (mem.region == region)
                 if region in _LANE_WIDE:
                     width = region_width(cfg, region)
+                    per_word = port.mem.shape.length
+                    lb = ceil_log2(per_word)
+                    with m.If(mem.region == region):
+                        m.d.comb += lane.eq(mem.index[:lb])
                     m.d.comb += [
-                        port.rd.addr.eq(word), port.wr.addr.eq(word),
-                        port.wr.data.eq(mem.data[:width].replicate(L)),
-                        port.wr.en.eq(Mux(hit, 1 << lane, 0) if L > 1 else hit),
+                        port.rd.addr.eq(mem.index >> lb), port.wr.addr.eq(mem.index >> lb),
+                        port.wr.data.eq(mem.data[:width].replicate(per_word)),
+                        port.wr.en.eq(Mux(hit, 1 << lane[:lb], 0) if per_word > 1 else hit),
                     ]
                 else:
                     m.d.comb += [port.rd.addr.eq(mem.index), port.wr.addr.eq(mem.index),
@@ -500,7 +531,9 @@ class Core(wiring.Component):
                 with m.Case(region):
                     data = ram[name].rd.data
                     if region in _LANE_WIDE:
-                        data = data[read_lane] if L > 1 else data[0]
+                        per_word = ram[name].mem.shape.length
+                        data = data[read_lane[:ceil_log2(per_word)]] if per_word > 1 \
+                            else data[0]
                     m.d.comb += mem.rdata.eq(data)
             with m.Case(Region.AXON):
                 m.d.comb += mem.rdata.eq(axon.peek_data)
@@ -524,7 +557,6 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
     (membranes, spikes, row timestamps); ``params`` the other host-loaded memories
     (bias, theta, beta, decay table); ``scratch`` what a step uses internally
     (accumulators, post-synaptic terms, active list, input bitmap, f table);
-    ``hebb_read_copy`` the copy of H that its second read port takes in block RAM.
     """
     from glocal.rtl.axon import WORD
 
@@ -532,12 +564,10 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
     words = -(-a // WORD)
     return {
         "weight": a * n * cfg.w_bits,
-        "hebb": a * n * cfg.h_bits,
+        "hebb": -(-a * cfg.groups // 2) * 2 * cfg.lanes * cfg.h_bits,
         "state": n * (cfg.u_bits + 1) + a * cfg.ts_bits,
         "params": n * (cfg.bias_bits + cfg.theta_bits) + a * cfg.beta_bits
         + (1 << cfg.ts_bits) * cfg.p_bits,
         "scratch": n * (2 * cfg.acc_bits + fixed.F_BITS) + 2 * a * max(1, (a - 1).bit_length())
         + 2 * words * WORD + fixed.F_SIZE * fixed.F_BITS,
-        # H's second read port (learn beside integrate) is a second block-RAM copy.
-        "hebb_read_copy": a * n * cfg.h_bits,
     }
