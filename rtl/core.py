@@ -3,7 +3,8 @@
 The core runs :func:`glocal.golden.reference.step` bit-exactly, as a sequence of passes
 over block-RAM memories (``docs/core.md`` has the block diagram and the timing)::
 
-    SCAN       the axon scanner lists the step's active axons        (words + active)
+    SCAN       the axon scanner lists the step's active axons, feeding INTEGRATE as it
+               finds them                                   (words + active, overlapped)
     INTEGRATE  for each active row, for each lane group: age H, accumulate W and H̃
                                                                       (active · groups)
     FIRE       for each lane group: current, soma, post-synaptic term f  (groups)
@@ -11,11 +12,12 @@ over block-RAM memories (``docs/core.md`` has the block diagram and the timing):
                                                                       ((active+1) · groups)
 
 INTEGRATE and LEARN are two three-stage pipelines (list → t_last → P, W/H → write), one
-lane group per cycle each. LEARN of step t runs beside SCAN and INTEGRATE of step t+1:
-``ctrl.ready`` rises when FIRE is done, ``ctrl.busy`` falls when LEARN is done. A row
-that LEARN(t) has yet to write stalls INTEGRATE(t+1) (row hazard). The configuration bus
-(:mod:`glocal.rtl.regs`) reaches every memory and register through the same ports while
-the core is not busy.
+lane group per cycle each, sharing H's one read port (a word holds two lane groups).
+LEARN of step t runs beside SCAN and INTEGRATE of step t+1: ``ctrl.ready`` rises when
+FIRE is done and its spikes are sent, ``ctrl.busy`` falls when LEARN is done. A row that
+LEARN(t) has yet to write stalls INTEGRATE(t+1) (row hazard, exact); INTEGRATE takes such
+rows last. The configuration bus (:mod:`glocal.rtl.regs`) reaches every memory and
+register through the same ports while the core is not busy.
 
 Besides the bus, a core has two spike streams (:mod:`glocal.rtl.noc`): ``spikes`` carries
 every neuron that fired, one id per transfer, from a small FIFO behind FIRE (FIRE waits
@@ -114,10 +116,12 @@ class Core(wiring.Component):
             "beta": _Ram(m, "beta", signed(cfg.beta_bits), A, gran=False),
             "p_table": _Ram(m, "p_table", unsigned(cfg.p_bits), 1 << cfg.ts_bits, gran=False,
                             reads=2),
-            # Two banks: step t+1 fills one while learn(t) reads the other. ``common``:
-            # the row was active in the step before too (learn(t) writes it).
-            "active": _Ram(m, "active", data.StructLayout({"row": range(A), "common": 1}),
-                           2 << max(1, ceil_log2(A)), gran=False, reads=2),
+            # Active rows in increasing order, for LEARN. Two banks: step t+1 fills one
+            # while learn(t) reads the other.
+            "active": _Ram(m, "active", range(A), 2 << max(1, ceil_log2(A)), gran=False),
+            # The same rows in INTEGRATE's order: the rows learn(t) does not write from
+            # the bottom up, the others (in increasing order) from the top down.
+            "order": _Ram(m, "order", range(A), 1 << max(1, ceil_log2(A)), gran=False),
             # Rows learn(t) has still to write, one bank per active-list bank: set as
             # SCAN(t) lists them, cleared as learn(t) writes them.
             "touched0": _Ram(m, "touched0", 1, A, gran=False),
@@ -174,31 +178,56 @@ class Core(wiring.Component):
             with m.Elif(l_write & l2_last & (l_bank == b)):
                 m.d.comb += [t_ram.wr.addr.eq(l2_row), t_ram.wr.data.eq(0), t_ram.wr.en.eq(1)]
         sc_common = Mux(l_bank, touched[1].rd.data, touched[0].rd.data)
+        n_free = Signal(range(A + 1))   # rows of the order list learn(t) does not write
+        n_common = Signal(range(A + 1))  # ... and rows it does
+        top = (1 << abits) - 1
+        m.d.comb += [ram["order"].wr.addr.eq(Mux(sc_common, top - n_common, n_free)),
+                     ram["order"].wr.data.eq(sc_row), ram["order"].wr.en.eq(sc_v)]
         with m.If(sc_v):
             m.d.sync += n_active.eq(n_active + 1)
+            with m.If(sc_common):
+                m.d.sync += n_common.eq(n_common + 1)
+            with m.Else():
+                m.d.sync += n_free.eq(n_free + 1)
 
         # -- integrate pipeline: list → t_last → P, W, H, acc → acc --------------------------
-        ik = Signal(range(A + 1))
+        # A new row is taken from the rows learn(t) does not write while there are any, so
+        # the others come as late as possible, when learn(t) has most likely written them.
+        k_free = Signal(range(A + 1))
+        k_common = Signal(range(A + 1))
         ig = Signal(range(G + 1))
+        has_free, has_common = k_free < n_free, k_common < n_common
+        row_common = Signal()           # the row in progress came from the common end
+        i_from_common = Signal()
+        m.d.comb += i_from_common.eq(Mux(ig == 0, ~has_free, row_common))
         i_stall = Signal()
         i_issue = Signal()
-        m.d.comb += i_issue.eq(st["integ"] & (ik < n_active) & ~i_stall)
+        m.d.comb += i_issue.eq(st["integ"] & ((ig != 0) | has_free | has_common) & ~i_stall)
         with m.If(i_issue):
+            m.d.sync += row_common.eq(i_from_common)
             with m.If(ig == G - 1):
-                m.d.sync += [ig.eq(0), ik.eq(ik + 1)]
+                m.d.sync += ig.eq(0)
+                with m.If(i_from_common):
+                    m.d.sync += k_common.eq(k_common + 1)
+                with m.Else():
+                    m.d.sync += k_free.eq(k_free + 1)
             with m.Else():
                 m.d.sync += ig.eq(ig + 1)
-        i0 = {"v": Signal(), "g": Signal(range(G)), "first": Signal()}
+        m.d.comb += [
+            ram["order"].rd.addr.eq(Mux(i_from_common, top - k_common, k_free)),
+            ram["order"].rd.en.eq(~i_stall),
+        ]
+        i0 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(), "common": Signal()}
         with m.If(~i_stall):
-            m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig), i0["first"].eq(ik == 0)]
+            m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig),
+                         i0["first"].eq((k_free == 0) & (k_common == 0)),
+                         i0["common"].eq(i_from_common)]
         i_row = Signal(range(A))
-        i_common = Signal()
-        m.d.comb += [i_row.eq(ram["active"].rd.data.row),
-                     i_common.eq(ram["active"].rd.data.common)]
+        m.d.comb += i_row.eq(ram["order"].rd.data)
         # Row hazard: read a row only once learn(t) has written it. Learn(t) writes its
         # active rows (``common`` ones) in increasing order, after the refresh row (when it
         # is not active); every other row may be read at once.
-        unsafe = (i_common & (i_row >= l_front)) | (l_ref_wait & (i_row == l_refresh))
+        unsafe = (i0["common"] & (i_row >= l_front)) | (l_ref_wait & (i_row == l_refresh))
         # H port: a lane group reads its H word unless its pair's read (the group just
         # before, same row) brought it; when LEARN reads in the same cycle, INTEGRATE waits.
         i_word = Signal(range(A * G))
@@ -213,7 +242,7 @@ class Core(wiring.Component):
                      i1["hread"].eq(i_hread)]
         m.d.sync += [i2[key].eq(i1[key]) for key in i1]
         i_busy = Signal()
-        m.d.comb += i_busy.eq((ik < n_active) | i0["v"] | i1["v"] | i2["v"])
+        m.d.comb += i_busy.eq(has_free | has_common | i0["v"] | i1["v"] | i2["v"])
 
         # -- learn pipeline: list → t_last → P, H, beta, f → H, t_last -----------------------
         lk = Signal(range(A + 2))
@@ -229,7 +258,7 @@ class Core(wiring.Component):
         m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0)),
                      l0["final"].eq(lk + 1 == l_rows)]
         l_row = Signal(range(A))
-        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd2.data.row))
+        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd.data))
         l_word = Signal(range(A * G))
         m.d.comb += [l_word.eq(l_row * G + l0["g"]),
                      l_hread.eq(l0["v"] & (~l_word[0] | (l0["g"] == 0)))]
@@ -326,19 +355,16 @@ class Core(wiring.Component):
         wr = {name: ram[name].wr for name in ram}
         # Second read ports serve only the learn pass.
         m.d.comb += [
-            rd2["active"].addr.eq(Cat((lk - l_nohit)[:abits], l_bank)),
+            rd["active"].addr.eq(Cat((lk - l_nohit)[:abits], l_bank)),
             rd2["t_last"].addr.eq(l_row),
             rd2["p_table"].addr.eq((l_t - rd2["t_last"].data)[:cfg.ts_bits]),
         ]
         with m.If(running):
             # SCAN appends to this step's bank of the active list.
             m.d.comb += [wr["active"].addr.eq(Cat(n_active[:abits], bank)),
-                         wr["active"].data.row.eq(sc_row),
-                         wr["active"].data.common.eq(sc_common),
+                         wr["active"].data.eq(sc_row),
                          wr["active"].en.eq(sc_v)]
             m.d.comb += [
-                rd["active"].addr.eq(Cat(ik[:abits], bank)),
-                rd["active"].en.eq(~i_stall),
                 rd["t_last"].addr.eq(i_row),
                 rd["p_table"].addr.eq((r.t - rd["t_last"].data)[:cfg.ts_bits]),
                 rd["weight"].addr.eq(i1["word"]),
@@ -396,7 +422,8 @@ class Core(wiring.Component):
                 with m.If(self.ctrl.start & self.ctrl.ready):
                     m.d.comb += axon.start.eq(1)
                     m.d.sync += [learn_now.eq(r.learn), n_active.eq(0), refresh_hit.eq(0),
-                                 bank.eq(~bank), ik.eq(0), ig.eq(0)]
+                                 bank.eq(~bank), ig.eq(0), n_free.eq(0), n_common.eq(0),
+                                 k_free.eq(0), k_common.eq(0)]
                     with m.If(r.learn):
                         m.d.comb += regs.t_next.eq(1)
                     m.next = "INTEG"
@@ -556,7 +583,9 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
     ``weight`` and ``hebb`` are the synapses; ``state`` is what persists between steps
     (membranes, spikes, row timestamps); ``params`` the other host-loaded memories
     (bias, theta, beta, decay table); ``scratch`` what a step uses internally
-    (accumulators, post-synaptic terms, active list, input bitmap, f table);
+    (accumulators, post-synaptic terms, two-bank active list, integrate order list,
+    two-bank touched-row marks, input bitmap, f table). Memories with a second read port
+    (``t_last``, ``p_table``) are counted once, though block RAM may hold them twice.
     """
     from glocal.rtl.axon import WORD
 
@@ -568,6 +597,6 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
         "state": n * (cfg.u_bits + 1) + a * cfg.ts_bits,
         "params": n * (cfg.bias_bits + cfg.theta_bits) + a * cfg.beta_bits
         + (1 << cfg.ts_bits) * cfg.p_bits,
-        "scratch": n * (2 * cfg.acc_bits + fixed.F_BITS) + 2 * a * max(1, (a - 1).bit_length())
-        + 2 * words * WORD + fixed.F_SIZE * fixed.F_BITS,
+        "scratch": n * (2 * cfg.acc_bits + fixed.F_BITS) + 3 * a * max(1, (a - 1).bit_length())
+        + 2 * a + 2 * words * WORD + fixed.F_SIZE * fixed.F_BITS,
     }
