@@ -274,3 +274,32 @@ def test_axon_stream_sets_the_pending_bank_like_bus_writes(cfg, seed):
                                               err_msg=f"step {k}: {name}")
 
     simulate(cfg, bench, background=[feeder])
+
+
+def test_integration_does_not_wait_for_rows_the_previous_learning_pass_leaves_alone():
+    # Consecutive steps use disjoint halves of the axons: learn(t) writes none of the rows
+    # integrate(t+1) reads except perhaps the refresh row, so integrate(t+1) runs at once
+    # (a rule that waits for learn(t) to pass each row takes about twice as long).
+    cfg = CoreConfig(axons=12, neurons=32, lanes=2, acc_bits=12)
+    a, g = cfg.axons, cfg.groups
+    run = random_run(cfg, 31, 6)
+    xs = np.zeros((6, a), np.int64)
+    xs[0::2, : a // 2] = 1
+    xs[1::2, a // 2:] = 1
+    run = RandomRun(params=replace(run.params, regs=replace(run.params.regs, learn=True)),
+                    state=run.state, xs=xs, learn=[True] * 6)
+    want = run.expected(cfg)[-1]
+
+    async def bench(drv):
+        await drv.load(run.params, run.state)
+        await drv.run(run.xs)
+        got = await drv.read_state()
+        for name in ("u", "s", "hebb", "t_last"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name),
+                                          err_msg=name)
+        return await drv.counters()
+
+    counters = simulate(cfg, bench)
+    per_step = counters["CYC_INTEGRATE"] / len(xs)
+    # A·G, plus at most one row's wait for the refresh row and the pipeline's fill.
+    assert per_step <= (a // 2) * g + g + 8, f"{per_step} integrate cycles per step"
