@@ -181,7 +181,7 @@ def test_on_chip_learning_changes_hebb_and_the_next_response():
 
 @pytest.mark.parametrize("cfg,seed", [(CoreConfig(axons=12, neurons=16, lanes=4, acc_bits=12), 11),
                                       (CoreConfig(axons=6, neurons=9, lanes=1, acc_bits=12), 12),
-                                      (CoreConfig(axons=20, neurons=32, lanes=8), 13)])
+                                      (CoreConfig(axons=20, neurons=64, lanes=4), 13)])
 def test_spike_stream_carries_each_steps_fired_set_under_back_pressure(cfg, seed):
     run = random_run(cfg, seed, 8)
     # Fire often: a zero threshold exponent and a positive bias.
