@@ -3,7 +3,8 @@
 The core runs :func:`glocal.golden.reference.step` bit-exactly, as a sequence of passes
 over block-RAM memories (``docs/core.md`` has the block diagram and the timing)::
 
-    SCAN       the axon scanner lists the step's active axons        (words + active)
+    SCAN       the axon scanner lists the step's active axons, feeding INTEGRATE as it
+               finds them                                   (words + active, overlapped)
     INTEGRATE  for each active row, for each lane group: age H, accumulate W and H̃
                                                                       (active · groups)
     FIRE       for each lane group: current, soma, post-synaptic term f  (groups)
@@ -11,19 +12,26 @@ over block-RAM memories (``docs/core.md`` has the block diagram and the timing):
                                                                       ((active+1) · groups)
 
 INTEGRATE and LEARN are two three-stage pipelines (list → t_last → P, W/H → write), one
-lane group per cycle each. LEARN of step t runs beside SCAN and INTEGRATE of step t+1:
-``ctrl.ready`` rises when FIRE is done, ``ctrl.busy`` falls when LEARN is done. A row
-that LEARN(t) has yet to write stalls INTEGRATE(t+1) (row hazard). The configuration bus
-(:mod:`glocal.rtl.regs`) reaches every memory and register through the same ports while
-the core is not busy.
+lane group per cycle each, sharing H's one read port (a word holds two lane groups).
+LEARN of step t runs beside SCAN and INTEGRATE of step t+1: ``ctrl.ready`` rises when
+FIRE is done and its spikes are sent, ``ctrl.busy`` falls when LEARN is done. A row that
+LEARN(t) has yet to write stalls INTEGRATE(t+1) (row hazard, exact); INTEGRATE takes such
+rows last. The configuration bus (:mod:`glocal.rtl.regs`) reaches every memory and
+register through the same ports while the core is not busy.
+
+Besides the bus, a core has two spike streams (:mod:`glocal.rtl.noc`): ``spikes`` carries
+every neuron that fired, one id per transfer, from a small FIFO behind FIRE (FIRE waits
+when it is full; ``ctrl.ready`` waits until it is empty); ``axons`` sets axons of the
+pending input bank, like bus writes to ``Region.AXON``.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import Out
+from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from glocal.golden import fixed
@@ -34,11 +42,15 @@ from glocal.rtl.axon import Axon
 from glocal.rtl.bus import Control
 from glocal.rtl.bus import Signature as BusSignature
 from glocal.rtl.dendrite import Dendrite, lanes_of
+from glocal.rtl.noc import axon_stream, neuron_stream
 from glocal.rtl.plastic import Plastic, trace_index
 from glocal.rtl.regs import Regs
 from glocal.rtl.soma import Soma
 
 __all__ = ["Core"]
+
+#: Lane-group spike words FIRE may have waiting for the ``spikes`` stream.
+SPIKE_FIFO_DEPTH = 4
 
 
 class _Ram:
@@ -67,12 +79,20 @@ class Core(wiring.Component):
         Memories other than ``AXON`` are reached only while the core is not busy
         (requests wait); registers can be read at any time.
     ctrl : Out(bus.Control())
-        Step control.
+        Step control. ``ready`` rises only once every spike of the step has been taken
+        from ``spikes``; ``busy`` stays high until then too.
+    spikes : Out(noc.neuron_stream(cfg))
+        Every neuron that fired this step, once each, in increasing order.
+    axons : In(noc.axon_stream(cfg))
+        Axon ids to set in the pending input bank (the one the next ``start`` scans), as a
+        bus write of 1 to ``Region.AXON`` would. ``ready`` is low while the scanner clears
+        a word or a bus ``AXON`` write is taken.
     """
 
     def __init__(self, *, cfg: CoreConfig):
         self._cfg = cfg
-        super().__init__({"bus": Out(BusSignature()), "ctrl": Out(Control())})
+        super().__init__({"bus": Out(BusSignature()), "ctrl": Out(Control()),
+                          "spikes": Out(neuron_stream(cfg)), "axons": In(axon_stream(cfg))})
 
     def elaborate(self, platform):
         cfg = self._cfg
@@ -81,7 +101,10 @@ class Core(wiring.Component):
 
         ram = {
             "weight": _Ram(m, "weight", lanes_of(cfg, cfg.w_bits), A * G),
-            "hebb": _Ram(m, "hebb", lanes_of(cfg, cfg.h_bits), A * G, reads=2),
+            # Two lane groups per word and one read port, shared by INTEGRATE and LEARN
+            # (each reads a word for two groups): one block-RAM copy of H.
+            "hebb": _Ram(m, "hebb", data.ArrayLayout(signed(cfg.h_bits), 2 * L),
+                         -(-A * G // 2)),
             "acc_w": _Ram(m, "acc_w", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "acc_h": _Ram(m, "acc_h", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "bias": _Ram(m, "bias", lanes_of(cfg, cfg.bias_bits), G),
@@ -93,9 +116,16 @@ class Core(wiring.Component):
             "beta": _Ram(m, "beta", signed(cfg.beta_bits), A, gran=False),
             "p_table": _Ram(m, "p_table", unsigned(cfg.p_bits), 1 << cfg.ts_bits, gran=False,
                             reads=2),
-            # Two banks: step t+1 fills one while learn(t) reads the other.
-            "active": _Ram(m, "active", range(A), 2 << max(1, ceil_log2(A)), gran=False,
-                           reads=2),
+            # Active rows in increasing order, for LEARN. Two banks: step t+1 fills one
+            # while learn(t) reads the other.
+            "active": _Ram(m, "active", range(A), 2 << max(1, ceil_log2(A)), gran=False),
+            # The same rows in INTEGRATE's order: the rows learn(t) does not write from
+            # the bottom up, the others (in increasing order) from the top down.
+            "order": _Ram(m, "order", range(A), 1 << max(1, ceil_log2(A)), gran=False),
+            # Rows learn(t) has still to write, one bank per active-list bank: set as
+            # SCAN(t) lists them, cleared as learn(t) writes them.
+            "touched0": _Ram(m, "touched0", 1, A, gran=False),
+            "touched1": _Ram(m, "touched1", 1, A, gran=False),
         }
         m.submodules.f_rom = f_rom = Memory(shape=signed(fixed.F_BITS), depth=fixed.F_SIZE,
                                             init=[int(v) for v in fixed.F_TABLE])
@@ -113,7 +143,7 @@ class Core(wiring.Component):
         r = regs   # register values: r.t, r.alpha, ...
         abits = max(1, ceil_log2(A))
         st = {name: Signal(name=f"st_{name}") for name in
-              ("idle", "scan", "integ", "wait", "fire")}
+              ("idle", "integ", "wait", "fire")}
 
         # -- step state (main sequence) ------------------------------------------------------
         learn_now = Signal()            # LEARN register latched at start
@@ -130,35 +160,89 @@ class Core(wiring.Component):
         l_bank = Signal()
         l_ref_wait = Signal()           # the refresh row (not active) is still to be written
         l_front = Signal(range(A + 1))  # every active row below this has been learned
+        l_write = Signal()              # learn writes a lane group of H (stage 2)
+        l2_last = Signal()              # ... the last one of its row
+        l2_row = Signal(range(A))
+        l_hread = Signal()              # learn reads an H word next cycle
+
+        # -- scan: the scanner's rows go to the active list as they are found, marked
+        # ``common`` if learn(t) (of the step before) has them to write --------------------
+        sc_v = Signal()
+        sc_row = Signal(range(A))
+        m.d.sync += [sc_v.eq(st["integ"] & axon.rows.valid), sc_row.eq(axon.rows.payload)]
+        touched = [ram["touched0"], ram["touched1"]]
+        for b, t_ram in enumerate(touched):
+            m.d.comb += t_ram.rd.addr.eq(axon.rows.payload)
+            with m.If(sc_v & learn_now & (bank == b)):
+                m.d.comb += [t_ram.wr.addr.eq(sc_row), t_ram.wr.data.eq(1), t_ram.wr.en.eq(1)]
+            with m.Elif(l_write & l2_last & (l_bank == b)):
+                m.d.comb += [t_ram.wr.addr.eq(l2_row), t_ram.wr.data.eq(0), t_ram.wr.en.eq(1)]
+        sc_common = Mux(l_bank, touched[1].rd.data, touched[0].rd.data)
+        n_free = Signal(range(A + 1))   # rows of the order list learn(t) does not write
+        n_common = Signal(range(A + 1))  # ... and rows it does
+        top = (1 << abits) - 1
+        m.d.comb += [ram["order"].wr.addr.eq(Mux(sc_common, top - n_common, n_free)),
+                     ram["order"].wr.data.eq(sc_row), ram["order"].wr.en.eq(sc_v)]
+        with m.If(sc_v):
+            m.d.sync += n_active.eq(n_active + 1)
+            with m.If(sc_common):
+                m.d.sync += n_common.eq(n_common + 1)
+            with m.Else():
+                m.d.sync += n_free.eq(n_free + 1)
 
         # -- integrate pipeline: list → t_last → P, W, H, acc → acc --------------------------
-        ik = Signal(range(A + 1))
+        # A new row is taken from the rows learn(t) does not write while there are any, so
+        # the others come as late as possible, when learn(t) has most likely written them.
+        k_free = Signal(range(A + 1))
+        k_common = Signal(range(A + 1))
         ig = Signal(range(G + 1))
+        has_free, has_common = k_free < n_free, k_common < n_common
+        row_common = Signal()           # the row in progress came from the common end
+        i_from_common = Signal()
+        m.d.comb += i_from_common.eq(Mux(ig == 0, ~has_free, row_common))
         i_stall = Signal()
         i_issue = Signal()
-        m.d.comb += i_issue.eq(st["integ"] & (ik < n_active) & ~i_stall)
+        m.d.comb += i_issue.eq(st["integ"] & ((ig != 0) | has_free | has_common) & ~i_stall)
         with m.If(i_issue):
+            m.d.sync += row_common.eq(i_from_common)
             with m.If(ig == G - 1):
-                m.d.sync += [ig.eq(0), ik.eq(ik + 1)]
+                m.d.sync += ig.eq(0)
+                with m.If(i_from_common):
+                    m.d.sync += k_common.eq(k_common + 1)
+                with m.Else():
+                    m.d.sync += k_free.eq(k_free + 1)
             with m.Else():
                 m.d.sync += ig.eq(ig + 1)
-        i0 = {"v": Signal(), "g": Signal(range(G)), "first": Signal()}
+        m.d.comb += [
+            ram["order"].rd.addr.eq(Mux(i_from_common, top - k_common, k_free)),
+            ram["order"].rd.en.eq(~i_stall),
+        ]
+        i0 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(), "common": Signal()}
         with m.If(~i_stall):
-            m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig), i0["first"].eq(ik == 0)]
+            m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig),
+                         i0["first"].eq((k_free == 0) & (k_common == 0)),
+                         i0["common"].eq(i_from_common)]
         i_row = Signal(range(A))
-        m.d.comb += i_row.eq(ram["active"].rd.data)
-        # Row hazard: read a row only once learn(t) has written it. Active rows are learned
-        # in increasing order, after the refresh row (when it is not active).
-        unsafe = (i_row >= l_front) | (l_ref_wait & (i_row == l_refresh))
-        m.d.comb += i_stall.eq(i0["v"] & l_run & unsafe)
+        m.d.comb += i_row.eq(ram["order"].rd.data)
+        # Row hazard: read a row only once learn(t) has written it. Learn(t) writes its
+        # active rows (``common`` ones) in increasing order, after the refresh row (when it
+        # is not active); every other row may be read at once.
+        unsafe = (i0["common"] & (i_row >= l_front)) | (l_ref_wait & (i_row == l_refresh))
+        # H port: a lane group reads its H word unless its pair's read (the group just
+        # before, same row) brought it; when LEARN reads in the same cycle, INTEGRATE waits.
+        i_word = Signal(range(A * G))
+        i_hread = Signal()
+        m.d.comb += [i_word.eq(i_row * G + i0["g"]), i_hread.eq(~i_word[0] | (i0["g"] == 0))]
+        m.d.comb += i_stall.eq(i0["v"] & ((l_run & unsafe) | (i_hread & l_hread)))
         i1 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(),
-              "word": Signal(range(A * G))}
+              "word": Signal(range(A * G)), "hread": Signal()}
         i2 = {key: Signal.like(sig, name=f"i2_{key}") for key, sig in i1.items()}
         m.d.sync += [i1["v"].eq(i0["v"] & ~i_stall), i1["g"].eq(i0["g"]),
-                     i1["first"].eq(i0["first"]), i1["word"].eq(i_row * G + i0["g"])]
+                     i1["first"].eq(i0["first"]), i1["word"].eq(i_word),
+                     i1["hread"].eq(i_hread)]
         m.d.sync += [i2[key].eq(i1[key]) for key in i1]
         i_busy = Signal()
-        m.d.comb += i_busy.eq((ik < n_active) | i0["v"] | i1["v"] | i2["v"])
+        m.d.comb += i_busy.eq(has_free | has_common | i0["v"] | i1["v"] | i2["v"])
 
         # -- learn pipeline: list → t_last → P, H, beta, f → H, t_last -----------------------
         lk = Signal(range(A + 2))
@@ -174,18 +258,20 @@ class Core(wiring.Component):
         m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0)),
                      l0["final"].eq(lk + 1 == l_rows)]
         l_row = Signal(range(A))
-        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd2.data))
+        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd.data))
+        l_word = Signal(range(A * G))
+        m.d.comb += [l_word.eq(l_row * G + l0["g"]),
+                     l_hread.eq(l0["v"] & (~l_word[0] | (l0["g"] == 0)))]
         l1 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal(),
-              "last": Signal(),
+              "last": Signal(), "hread": Signal(),
               "row": Signal(range(A)), "word": Signal(range(A * G))}
         l2 = {key: Signal.like(sig, name=f"l2_{key}") for key, sig in l1.items()}
         m.d.sync += [l1["v"].eq(l0["v"]), l1["g"].eq(l0["g"]), l1["ref"].eq(l0["ref"]),
-                     l1["final"].eq(l0["final"]),
+                     l1["final"].eq(l0["final"]), l1["hread"].eq(l_hread),
                      l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
-                     l1["word"].eq(l_row * G + l0["g"])]
+                     l1["word"].eq(l_word)]
         m.d.sync += [l2[key].eq(l1[key]) for key in l1]
-        l_write = Signal()
-        m.d.comb += l_write.eq(l_run & l2["v"])
+        m.d.comb += [l_write.eq(l_run & l2["v"]), l2_last.eq(l2["last"]), l2_row.eq(l2["row"])]
         with m.If(l_write & l2["last"]):
             with m.If(l2["ref"]):
                 m.d.sync += l_ref_wait.eq(0)
@@ -199,12 +285,12 @@ class Core(wiring.Component):
         m.d.comb += [
             dend.p.eq(ram["p_table"].rd.data),
             dend.w.eq(ram["weight"].rd.data),
-            dend.h.eq(ram["hebb"].rd.data),
+            dend.h.eq(self._h_group(m, ram["hebb"].rd.data, i2)),
             dend.acc_w.eq(ram["acc_w"].rd.data),
             dend.acc_h.eq(ram["acc_h"].rd.data),
             dend.first.eq(i2["first"]),
             plas.p.eq(ram["p_table"].rd2.data),
-            plas.h.eq(ram["hebb"].rd2.data),
+            plas.h.eq(self._h_group(m, ram["hebb"].rd.data, l2)),
             plas.beta.eq(ram["beta"].rd.data),
             plas.f.eq(ram["f"].rd.data),
             plas.x.eq(~l2["ref"]),
@@ -212,9 +298,15 @@ class Core(wiring.Component):
         ]
 
         # -- fire pipeline -------------------------------------------------------------------
+        # Spike words leave at stage 2 into the spike FIFO; a group is issued only if the
+        # FIFO has room for it and for the groups ahead of it.
+        m.submodules.spike_fifo = spike_fifo = SyncFIFO(width=L + max(1, ceil_log2(G)),
+                                                        depth=SPIKE_FIFO_DEPTH)
         fg = Signal(range(G + 1))
         f_issue = Signal()
-        m.d.comb += f_issue.eq(st["fire"] & (fg < G))
+        f1_v, f2_v = Signal(), Signal()
+        room = spike_fifo.level + f1_v + f2_v < SPIKE_FIFO_DEPTH
+        m.d.comb += f_issue.eq(st["fire"] & (fg < G) & room)
         with m.If(f_issue):
             m.d.sync += fg.eq(fg + 1)
         f1 = {"v": Signal(), "g": Signal(range(G))}
@@ -224,8 +316,9 @@ class Core(wiring.Component):
                      f2["v"].eq(f1["v"]), f2["g"].eq(f1["g"]),
                      f2["theta"].eq(ram["theta"].rd.data),
                      f3["v"].eq(f2["v"]), f3["g"].eq(f2["g"])]
+        m.d.comb += [f1_v.eq(f1["v"]), f2_v.eq(f2["v"])]
         fire_busy = Signal()
-        m.d.comb += fire_busy.eq(f_issue | f1["v"] | f2["v"] | f3["v"])
+        m.d.comb += fire_busy.eq((st["fire"] & (fg < G)) | f1["v"] | f2["v"] | f3["v"])
 
         any_active = Signal()
         m.d.comb += any_active.eq(n_active != 0)
@@ -248,33 +341,34 @@ class Core(wiring.Component):
                                             r.vth_shift)),
             ]
             spikes.append(soma.o.payload.s)
+        spike_pending = self._spike_stream(m, spike_fifo, Cat(*spikes), f2["v"], f2["g"])
 
         # -- memory ports: the bus owns them while idle, the passes otherwise -----------------
+        # The passes own the memory ports while they run; a step is busy until its last
+        # spike has been taken too.
+        running = Signal()
         busy = Signal()
-        m.d.comb += busy.eq(~st["idle"] | l_run)
-        self._bus_ports(m, regs.mem, ram, axon, ~busy)
+        m.d.comb += [running.eq(~st["idle"] | l_run), busy.eq(running | spike_pending)]
+        self._bus_ports(m, regs.mem, ram, axon, ~running)
         rd = {name: ram[name].rd for name in ram}
         rd2 = {name: ram[name].rd2 for name in ram if ram[name].rd2 is not None}
         wr = {name: ram[name].wr for name in ram}
         # Second read ports serve only the learn pass.
         m.d.comb += [
-            rd2["active"].addr.eq(Cat((lk - l_nohit)[:abits], l_bank)),
+            rd["active"].addr.eq(Cat((lk - l_nohit)[:abits], l_bank)),
             rd2["t_last"].addr.eq(l_row),
             rd2["p_table"].addr.eq((l_t - rd2["t_last"].data)[:cfg.ts_bits]),
-            rd2["hebb"].addr.eq(l1["word"]),
         ]
-        with m.If(busy):
+        with m.If(running):
             # SCAN appends to this step's bank of the active list.
             m.d.comb += [wr["active"].addr.eq(Cat(n_active[:abits], bank)),
-                         wr["active"].data.eq(axon.rows.payload),
-                         wr["active"].en.eq(st["scan"] & axon.rows.valid)]
+                         wr["active"].data.eq(sc_row),
+                         wr["active"].en.eq(sc_v)]
             m.d.comb += [
-                rd["active"].addr.eq(Cat(ik[:abits], bank)),
-                rd["active"].en.eq(~i_stall),
                 rd["t_last"].addr.eq(i_row),
                 rd["p_table"].addr.eq((r.t - rd["t_last"].data)[:cfg.ts_bits]),
                 rd["weight"].addr.eq(i1["word"]),
-                rd["hebb"].addr.eq(i1["word"]),
+                rd["hebb"].addr.eq(Mux(l1["v"] & l1["hread"], l1["word"], i1["word"]) >> 1),
                 rd["beta"].addr.eq(l1["row"]),
                 rd["f"].addr.eq(l1["g"]),
             ]
@@ -289,8 +383,10 @@ class Core(wiring.Component):
                 wr["acc_w"].en.eq(integ_wr.replicate(L)),
                 wr["acc_h"].addr.eq(i2["g"]), wr["acc_h"].data.eq(dend.sum_h),
                 wr["acc_h"].en.eq(integ_wr.replicate(L)),
-                wr["hebb"].addr.eq(l2["word"]), wr["hebb"].data.eq(plas.h_new),
-                wr["hebb"].en.eq(l_write.replicate(L)),
+                wr["hebb"].addr.eq(l2["word"] >> 1),
+                wr["hebb"].data.eq(Cat(plas.h_new, plas.h_new)),
+                wr["hebb"].en.eq(Mux(l2["word"][0], Cat(C(0, L), l_write.replicate(L)),
+                                     l_write.replicate(L))),
                 wr["t_last"].addr.eq(l2["row"]), wr["t_last"].data.eq(l_t),
                 wr["t_last"].en.eq(l_write & l2["last"]),
             ]
@@ -311,38 +407,35 @@ class Core(wiring.Component):
         with m.If(l_write):
             m.d.comb += regs.add_plastic_updates.eq(L)
         m.d.comb += [
-            regs.add_cyc_integrate.eq(st["scan"] | st["integ"]),
+            regs.add_cyc_integrate.eq(st["integ"]),
             regs.add_cyc_fire.eq(st["fire"]),
             regs.add_cyc_learn.eq(l_run),
-            regs.add_cyc_step.eq(~st["idle"]),
+            regs.add_cyc_step.eq(~self.ctrl.ready),
         ]
 
         # -- the step sequence ---------------------------------------------------------------
-        m.d.comb += [self.ctrl.ready.eq(st["idle"]), self.ctrl.busy.eq(busy),
+        m.d.comb += [self.ctrl.ready.eq(st["idle"] & ~spike_pending), self.ctrl.busy.eq(busy),
                      regs.busy.eq(busy)]
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += st["idle"].eq(1)
-                with m.If(self.ctrl.start):
+                with m.If(self.ctrl.start & self.ctrl.ready):
                     m.d.comb += axon.start.eq(1)
                     m.d.sync += [learn_now.eq(r.learn), n_active.eq(0), refresh_hit.eq(0),
-                                 bank.eq(~bank)]
+                                 bank.eq(~bank), ig.eq(0), n_free.eq(0), n_common.eq(0),
+                                 k_free.eq(0), k_common.eq(0)]
                     with m.If(r.learn):
                         m.d.comb += regs.t_next.eq(1)
-                    m.next = "SCAN"
-            with m.State("SCAN"):
-                m.d.comb += [st["scan"].eq(1), axon.rows.ready.eq(1)]
+                    m.next = "INTEG"
+            with m.State("INTEG"):
+                # The scanner runs ahead of the integrate pipeline, which takes each row
+                # as soon as it is listed.
+                m.d.comb += [st["integ"].eq(1), axon.rows.ready.eq(1)]
                 with m.If(axon.rows.valid):
-                    m.d.sync += n_active.eq(n_active + 1)
                     m.d.comb += [regs.add_spikes_in.eq(1), regs.add_syn_ops.eq(N)]
                     with m.If(axon.rows.payload == r.refresh):
                         m.d.sync += refresh_hit.eq(1)
-                with m.Elif(axon.idle):
-                    m.d.sync += [ik.eq(0), ig.eq(0)]
-                    m.next = "INTEG"
-            with m.State("INTEG"):
-                m.d.comb += st["integ"].eq(1)
-                with m.If(~i_busy):
+                with m.If(axon.idle & ~sc_v & ~i_busy):
                     m.next = "WAIT"
             with m.State("WAIT"):
                 # f of the previous step is still being read by its learn pass.
@@ -365,26 +458,79 @@ class Core(wiring.Component):
                     m.next = "IDLE"
         return m
 
+    def _h_group(self, m, word, stage):
+        """The lane group of ``stage`` (a pipeline stage's signals) out of the H word read.
+
+        A group that read the word takes its half; the other group of a pair takes the
+        upper half kept from its partner's read the cycle before (the port has served the
+        other pass since).
+        """
+        L, hb = self._cfg.lanes, self._cfg.h_bits
+        raw = Value.cast(word)
+        kept = Signal(L * hb)
+        with m.If(stage["v"] & stage["hread"]):
+            m.d.sync += kept.eq(raw[L * hb:])
+        group = Signal(L * hb)
+        m.d.comb += group.eq(Mux(stage["hread"],
+                                 Mux(stage["word"][0], raw[L * hb:], raw[:L * hb]), kept))
+        return group
+
+    def _spike_stream(self, m, fifo, word, valid, group):
+        """Queue FIRE's spike words and offer their set bits on ``spikes``, one per cycle.
+
+        Returns a signal that is high while a spike of the step has not been taken yet.
+        """
+        L = self._cfg.lanes
+        m.d.comb += [fifo.w_data.eq(Cat(word, group)), fifo.w_en.eq(valid & word.any())]
+        bits = Signal(L)        # spikes of the word being sent, not yet taken
+        g = Signal.like(group)
+        low = Signal(range(L))
+        for b in reversed(range(L)):
+            with m.If(bits[b]):
+                m.d.comb += low.eq(b)
+        rest = Signal(L)
+        m.d.comb += [
+            rest.eq(bits & ~(1 << low)),
+            self.spikes.valid.eq(bits.any()),
+            self.spikes.payload.eq(g * L + low),
+        ]
+        # The next word is loaded as the last bit of this one is taken: no gap between words.
+        with m.If(self.spikes.valid & self.spikes.ready):
+            m.d.sync += bits.eq(rest)
+        with m.If(~bits.any() | (self.spikes.ready & ~rest.any())):
+            m.d.comb += fifo.r_en.eq(1)
+            with m.If(fifo.r_rdy):
+                m.d.sync += [bits.eq(fifo.r_data[:L]), g.eq(fifo.r_data[L:])]
+        pending = Signal()
+        m.d.comb += pending.eq(bits.any() | fifo.r_rdy)
+        return pending
+
     def _bus_ports(self, m, mem, ram, axon, idle):
         """Serve the bus's memory accesses: ``AXON`` at any time, the others while idle.
+
+        The ``axons`` stream shares the axon block's write port with the bus (the bus
+        first: it takes at most one request in two cycles, so the stream is not starved).
 
         Entries of lane-wide words are written with a per-lane write enable (no
         read-modify-write) and read by selecting the lane one cycle later.
         """
         cfg = self._cfg
-        L = cfg.lanes
-        lb = ceil_log2(L)
-        word = mem.index >> lb
-        lane = Signal(max(lb, 1))
-        m.d.comb += lane.eq(mem.index[:lb])
+        lane = Signal(ceil_log2(2 * cfg.lanes))     # H words hold two lane groups
         m.d.comb += mem.stall.eq(Mux(mem.region == Region.AXON,
                                      mem.we & ~axon.set.ready, ~idle))
+        bus_axon = Signal()
         m.d.comb += [
+            bus_axon.eq(mem.write & (mem.region == Region.AXON)),
             axon.peek_addr.eq(mem.index),
-            axon.set.payload.index.eq(mem.index),
-            axon.set.payload.value.eq(mem.data[0]),
-            axon.set.valid.eq(mem.write & (mem.region == Region.AXON)),
+            axon.set.valid.eq(bus_axon | self.axons.valid),
+            self.axons.ready.eq(axon.set.ready & ~bus_axon),
         ]
+        with m.If(bus_axon):
+            m.d.comb += [axon.set.payload.index.eq(mem.index),
+                         axon.set.payload.value.eq(mem.data[0])]
+        with m.Else():
+            m.d.comb += [axon.set.payload.index.eq(self.axons.payload),
+                         axon.set.payload.value.eq(1)]
         read_region = Signal(4)
         read_lane = Signal.like(lane)
         with m.If(mem.read):
@@ -395,10 +541,14 @@ class Core(wiring.Component):
                 hit = mem.write & (mem.region == region)
                 if region in _LANE_WIDE:
                     width = region_width(cfg, region)
+                    per_word = port.mem.shape.length
+                    lb = ceil_log2(per_word)
+                    with m.If(mem.region == region):
+                        m.d.comb += lane.eq(mem.index[:lb])
                     m.d.comb += [
-                        port.rd.addr.eq(word), port.wr.addr.eq(word),
-                        port.wr.data.eq(mem.data[:width].replicate(L)),
-                        port.wr.en.eq(Mux(hit, 1 << lane, 0) if L > 1 else hit),
+                        port.rd.addr.eq(mem.index >> lb), port.wr.addr.eq(mem.index >> lb),
+                        port.wr.data.eq(mem.data[:width].replicate(per_word)),
+                        port.wr.en.eq(Mux(hit, 1 << lane[:lb], 0) if per_word > 1 else hit),
                     ]
                 else:
                     m.d.comb += [port.rd.addr.eq(mem.index), port.wr.addr.eq(mem.index),
@@ -408,7 +558,9 @@ class Core(wiring.Component):
                 with m.Case(region):
                     data = ram[name].rd.data
                     if region in _LANE_WIDE:
-                        data = data[read_lane] if L > 1 else data[0]
+                        per_word = ram[name].mem.shape.length
+                        data = data[read_lane[:ceil_log2(per_word)]] if per_word > 1 \
+                            else data[0]
                     m.d.comb += mem.rdata.eq(data)
             with m.Case(Region.AXON):
                 m.d.comb += mem.rdata.eq(axon.peek_data)
@@ -431,8 +583,9 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
     ``weight`` and ``hebb`` are the synapses; ``state`` is what persists between steps
     (membranes, spikes, row timestamps); ``params`` the other host-loaded memories
     (bias, theta, beta, decay table); ``scratch`` what a step uses internally
-    (accumulators, post-synaptic terms, active list, input bitmap, f table);
-    ``hebb_read_copy`` the copy of H that its second read port takes in block RAM.
+    (accumulators, post-synaptic terms, two-bank active list, integrate order list,
+    two-bank touched-row marks, input bitmap, f table). Memories with a second read port
+    (``t_last``, ``p_table``) are counted once, though block RAM may hold them twice.
     """
     from glocal.rtl.axon import WORD
 
@@ -440,12 +593,10 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
     words = -(-a // WORD)
     return {
         "weight": a * n * cfg.w_bits,
-        "hebb": a * n * cfg.h_bits,
+        "hebb": -(-a * cfg.groups // 2) * 2 * cfg.lanes * cfg.h_bits,
         "state": n * (cfg.u_bits + 1) + a * cfg.ts_bits,
         "params": n * (cfg.bias_bits + cfg.theta_bits) + a * cfg.beta_bits
         + (1 << cfg.ts_bits) * cfg.p_bits,
-        "scratch": n * (2 * cfg.acc_bits + fixed.F_BITS) + 2 * a * max(1, (a - 1).bit_length())
-        + 2 * words * WORD + fixed.F_SIZE * fixed.F_BITS,
-        # H's second read port (learn beside integrate) is a second block-RAM copy.
-        "hebb_read_copy": a * n * cfg.h_bits,
+        "scratch": n * (2 * cfg.acc_bits + fixed.F_BITS) + 3 * a * max(1, (a - 1).bit_length())
+        + 2 * a + 2 * words * WORD + fixed.F_SIZE * fixed.F_BITS,
     }

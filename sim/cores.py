@@ -16,8 +16,8 @@ import numpy as np
 
 from glocal.golden import fixed, reference
 from glocal.golden.config import CoreConfig
-from glocal.golden.reference import CoreParams, CoreState, Registers
-from glocal.sim.vectors import spread
+from glocal.golden.reference import CoreParams, CoreState
+from glocal.sim.vectors import flavoured, random_params
 
 __all__ = ["RandomRun", "random_run"]
 
@@ -50,45 +50,21 @@ class RandomRun:
         return out
 
 
-def _field(rng, shape, bits, corners):
-    """Random signed ``bits``-wide values, or (one time in three) values from ``corners``."""
-    n = int(np.prod(shape))
-    if rng.random() < 1 / 3:
-        return rng.choice(np.array(corners, np.int64), n).reshape(shape)
-    return spread(rng, n, bits).reshape(shape)
-
-
 def random_run(cfg: CoreConfig, seed: int, steps: int) -> RandomRun:
-    """A seeded random core with corner flavours, ``steps`` steps long."""
+    """A seeded random core (`glocal.sim.vectors.random_params`) with a corner-flavoured
+    initial state and inputs, ``steps`` steps long."""
     rng = np.random.default_rng(seed)
     a, n = cfg.axons, cfg.neurons
-    lo, hi = cfg.vth_shift_range
     smin, smax = fixed.smin, fixed.smax
-    h_max = int(rng.choice([0, 1, cfg.h_max_limit, rng.integers(0, cfg.h_max_limit + 1)]))
-    regs = Registers(
-        vth_shift=int(rng.choice([lo, hi, rng.integers(lo, hi + 1)])),
-        decay=int(rng.choice([0, 1 << cfg.decay_frac, rng.integers(0, (1 << cfg.decay_frac) + 1)])),
-        alpha=int(rng.choice([smin(cfg.alpha_bits), smax(cfg.alpha_bits), 0,
-                              spread(rng, 1, cfg.alpha_bits)[0]])),
-        h_max=h_max, learn=True)
-    pk = rng.integers(0, 4)
-    p_table = (np.full(1 << cfg.ts_bits, 1 << cfg.p_frac) if pk == 0 else
-               np.zeros(1 << cfg.ts_bits, np.int64) if pk == 1 else
-               rng.integers(0, (1 << cfg.p_frac) + 1, 1 << cfg.ts_bits) if pk == 2 else
-               reference.decay_table(cfg, float(rng.uniform(0.8, 1.0))))
-    params = CoreParams(
-        weight=_field(rng, (a, n), cfg.w_bits, [smin(cfg.w_bits), smax(cfg.w_bits)]),
-        bias=_field(rng, (n,), cfg.bias_bits, [smin(cfg.bias_bits), smax(cfg.bias_bits), 0]),
-        beta=_field(rng, (a,), cfg.beta_bits, [smin(cfg.beta_bits), smax(cfg.beta_bits)]),
-        theta=_field(rng, (n,), cfg.theta_bits, [smin(cfg.theta_bits), smax(cfg.theta_bits), 0]),
-        p_table=p_table.astype(np.int64), regs=regs)
-    params.check(cfg)
+    params = random_params(cfg, rng, learn=True)
+    regs, h_max = params.regs, params.regs.h_max
     mask = (1 << cfg.ts_bits) - 1
     state = CoreState(
-        u=_field(rng, (n,), cfg.u_bits, [smin(cfg.u_bits), smax(cfg.u_bits),
-                                        (1 << regs.vth_shift) - 1, 1 << regs.vth_shift]),
+        u=flavoured(rng, (n,), cfg.u_bits, [smin(cfg.u_bits), smax(cfg.u_bits),
+                                            (1 << regs.vth_shift) - 1, 1 << regs.vth_shift]),
         s=rng.integers(0, 2, n),
-        hebb=_field(rng, (a, n), cfg.h_bits, [smin(cfg.h_bits), smax(cfg.h_bits), h_max, -h_max]),
+        hebb=flavoured(rng, (a, n), cfg.h_bits,
+                       [smin(cfg.h_bits), smax(cfg.h_bits), h_max, -h_max]),
         t_last=rng.integers(0, mask + 1, a), t=int(rng.integers(0, mask + 1)),
         refresh=int(rng.integers(0, a)))
     density = float(rng.choice([0.0, 0.02, 0.05, 0.2, 0.5, 0.9, 1.0]))

@@ -1,8 +1,10 @@
 """Seeded stimulus for block-level tests, shared by the Amaranth and the cocotb benches.
 
-Random values alone almost never hit a saturation limit, so every generator puts the
+Random values alone almost never hit a saturation limit, so the soma vectors put the
 exhaustive cross product of each field's corner values first, then random values whose
-magnitudes are spread log-uniformly over the field's width.
+magnitudes are spread log-uniformly over the field's width; the random cores
+(`random_params`, the one generator of core parameters for every test and regression)
+draw each field either spread or (one time in three) from its corners.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import numpy as np
 from glocal.golden import fixed, reference
 from glocal.golden.config import CoreConfig
 
-__all__ = ["spread", "soma_vectors", "soma_expected"]
+__all__ = ["spread", "flavoured", "soma_vectors", "soma_expected", "random_registers",
+           "random_params", "random_state", "random_spikes"]
 
 
 def spread(rng: np.random.Generator, n: int, bits: int) -> np.ndarray:
@@ -23,6 +26,15 @@ def spread(rng: np.random.Generator, n: int, bits: int) -> np.ndarray:
     mag = rng.integers(0, 1 << 62, n) >> (62 - width)
     val = np.where(rng.integers(0, 2, n) == 1, -mag - 1, mag)
     return np.clip(val, fixed.smin(bits), fixed.smax(bits)).astype(np.int64)
+
+
+def flavoured(rng: np.random.Generator, shape: tuple[int, ...], bits: int,
+              corners) -> np.ndarray:
+    """``bits``-wide signed values: spread (`spread`), or one time in three from ``corners``."""
+    n = int(np.prod(shape))
+    if rng.random() < 1 / 3:
+        return rng.choice(np.array(corners, np.int64), n).reshape(shape)
+    return spread(rng, n, bits).reshape(shape)
 
 
 def soma_vectors(cfg: CoreConfig, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -59,31 +71,51 @@ def soma_expected(cfg: CoreConfig, vec: dict[str, np.ndarray]) -> dict[str, np.n
 
 def random_registers(cfg: CoreConfig, rng: np.random.Generator, *,
                      learn: bool | None = None) -> reference.Registers:
-    """Register values drawn over their whole ranges, limits included."""
+    """Register values over their whole ranges, each limit drawn often.
+
+    ``learn=None`` draws the LEARN register too.
+    """
     lo, hi = cfg.vth_shift_range
     dmax = 1 << cfg.decay_frac
+    smin, smax = fixed.smin(cfg.alpha_bits), fixed.smax(cfg.alpha_bits)
+    h_max = int(rng.choice([0, 1, cfg.h_max_limit, rng.integers(0, cfg.h_max_limit + 1)]))
     return reference.Registers(
-        vth_shift=int(rng.integers(lo, hi + 1)),
-        decay=int(rng.choice([0, dmax, int(rng.integers(0, dmax + 1))])),
-        alpha=int(spread(rng, 1, cfg.alpha_bits)[0]),
-        h_max=int(rng.choice([0, cfg.h_max_limit, int(rng.integers(0, cfg.h_max_limit + 1))])),
+        vth_shift=int(rng.choice([lo, hi, rng.integers(lo, hi + 1)])),
+        decay=int(rng.choice([0, dmax, rng.integers(0, dmax + 1)])),
+        alpha=int(rng.choice([smin, smax, 0, spread(rng, 1, cfg.alpha_bits)[0]])),
+        h_max=h_max,
         learn=bool(rng.integers(0, 2)) if learn is None else learn,
     )
 
 
 def random_params(cfg: CoreConfig, rng: np.random.Generator, *,
                   learn: bool | None = None, w_decay: float | None = None) -> reference.CoreParams:
-    """A core with every array spread over its full width (so saturation corners occur)."""
+    """A random core: every array spread over its full width or drawn from its corners.
+
+    Corners: weights, biases, learning rates and thresholds at their limits (and 0), a
+    decay table of all ones or all zeros, registers at their limits. ``w_decay`` fixes
+    the decay table to ``decay_table(cfg, w_decay)``; ``learn=None`` draws LEARN.
+    """
     a, n = cfg.axons, cfg.neurons
-    wd = float(rng.uniform(0.5, 1.0)) if w_decay is None else w_decay
-    return reference.CoreParams(
-        weight=spread(rng, a * n, cfg.w_bits).reshape(a, n),
-        bias=spread(rng, n, cfg.bias_bits),
-        beta=spread(rng, a, cfg.beta_bits),
-        theta=spread(rng, n, cfg.theta_bits),
-        p_table=reference.decay_table(cfg, wd),
-        regs=random_registers(cfg, rng, learn=learn),
-    )
+    smin, smax = fixed.smin, fixed.smax
+    regs = random_registers(cfg, rng, learn=learn)
+    size = 1 << cfg.ts_bits
+    kind = None if w_decay is not None else rng.integers(0, 4)
+    p_table = (reference.decay_table(cfg, w_decay) if kind is None else
+               np.full(size, 1 << cfg.p_frac) if kind == 0 else
+               np.zeros(size, np.int64) if kind == 1 else
+               rng.integers(0, (1 << cfg.p_frac) + 1, size) if kind == 2 else
+               reference.decay_table(cfg, float(rng.uniform(0.8, 1.0))))
+    params = reference.CoreParams(
+        weight=flavoured(rng, (a, n), cfg.w_bits, [smin(cfg.w_bits), smax(cfg.w_bits)]),
+        bias=flavoured(rng, (n,), cfg.bias_bits,
+                       [smin(cfg.bias_bits), smax(cfg.bias_bits), 0]),
+        beta=flavoured(rng, (a,), cfg.beta_bits, [smin(cfg.beta_bits), smax(cfg.beta_bits)]),
+        theta=flavoured(rng, (n,), cfg.theta_bits,
+                        [smin(cfg.theta_bits), smax(cfg.theta_bits), 0]),
+        p_table=p_table.astype(np.int64), regs=regs)
+    params.check(cfg)
+    return params
 
 
 def random_state(cfg: CoreConfig, rng: np.random.Generator, regs: reference.Registers,
