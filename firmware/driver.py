@@ -18,12 +18,14 @@ from glocal.golden import memmap
 from glocal.golden.config import CoreConfig
 from glocal.golden.hostproto import Opcode, Status
 from glocal.golden.memmap import Reg, Region
+from glocal.golden.noc import Mesh
 
 __all__ = ["Device", "DeviceError", "LinkError", "LinkStats", "COUNTERS"]
 
 #: Performance counters, in register order (`Device.counters`).
 COUNTERS = (Reg.STEPS, Reg.CYC_INTEGRATE, Reg.CYC_FIRE, Reg.CYC_LEARN, Reg.CYC_STEP,
-            Reg.SYN_OPS, Reg.PLASTIC_UPDATES, Reg.SPIKES_IN, Reg.SPIKES_OUT)
+            Reg.SYN_OPS, Reg.PLASTIC_UPDATES, Reg.SPIKES_IN, Reg.SPIKES_OUT,
+            Reg.PACKETS_OUT, Reg.PACKETS_IN)
 
 
 class DeviceError(RuntimeError):
@@ -76,18 +78,24 @@ class Device:
     cfg : CoreConfig
         Configuration the chip was built with (checked by `check`).
     cores : int
-        Number of cores of the chip.
+        Number of cores of the chip (``mesh.cores`` when a mesh is given).
+    mesh : Mesh or None
+        The chip's mesh (routing-table sizes; checked by `check`); None for a chip
+        without one (no routing regions).
     timeout : float
         Seconds to wait for a response, on top of the time its bytes take on the wire.
     baud : float, optional
         Baud rate, to extend ``timeout`` for long frames; None for no extension.
     """
 
-    def __init__(self, transport, *, cfg: CoreConfig, cores: int = 1, timeout: float = 5.0,
-                 baud: float | None = None):
+    def __init__(self, transport, *, cfg: CoreConfig, cores: int | None = None,
+                 mesh: Mesh | None = None, timeout: float = 5.0, baud: float | None = None):
+        if mesh is not None and cores is not None and cores != mesh.cores:
+            raise ValueError(f"cores must be the mesh's {mesh.cores}, not {cores}")
         self.transport = transport
         self.cfg = cfg
-        self.cores = cores
+        self.mesh = mesh
+        self.cores = mesh.cores if mesh is not None else (1 if cores is None else cores)
         self.timeout = timeout
         self.baud = baud
         self.stats = LinkStats()
@@ -143,9 +151,14 @@ class Device:
 
     # -- identity and state -----------------------------------------------------------
 
-    def ping(self) -> tuple[int, int, int]:
-        """Protocol version, number of cores and configuration fingerprint of the chip."""
-        return struct.unpack("<BBH", self._command("ping", Opcode.PING))
+    def ping(self) -> hp.Ping:
+        """Protocol version, number of cores, configuration fingerprint and mesh of the
+        chip (:func:`glocal.golden.hostproto.parse_ping`)."""
+        payload = self._command("ping", Opcode.PING)
+        try:
+            return hp.parse_ping(payload)
+        except hp.ProtocolError as e:
+            raise LinkError("ping", None, str(e)) from None
 
     def check(self) -> None:
         """Ping and make sure the chip is the one this driver was configured for.
@@ -153,15 +166,17 @@ class Device:
         Raises
         ------
         DeviceError
-            If the protocol version, core count or configuration differs.
+            If the protocol version, core count, configuration or mesh differs.
         """
-        version, cores, fingerprint = self.ping()
-        want = (hp.VERSION, self.cores, hp.config_fingerprint(self.cfg))
-        if (version, cores, fingerprint) != want:
+        got = self.ping()
+        want = hp.Ping(version=hp.VERSION, cores=self.cores & 0xFF,
+                       fingerprint=hp.config_fingerprint(self.cfg), mesh=self.mesh)
+        if got != want:
             raise DeviceError("check", None,
-                              f"chip reports version {version}, {cores} cores, config "
-                              f"{fingerprint:#06x}; expected {want[0]}, {want[1]}, "
-                              f"{want[2]:#06x}")
+                              f"chip reports version {got.version}, {got.cores} cores, config "
+                              f"{got.fingerprint:#06x}, mesh {got.mesh}; expected "
+                              f"{want.version}, {want.cores}, {want.fingerprint:#06x}, "
+                              f"mesh {want.mesh}")
 
     def status(self) -> dict[str, int]:
         """``busy`` flag, frames answered and frames answered with an error, since reset."""
@@ -176,8 +191,10 @@ class Device:
         if count < 1:
             raise ValueError(f"{command}: count must be at least 1, not {count}")
         try:
-            addr = memmap.encode(self.cfg, core, region, index, cores=self.cores)
-            memmap.encode(self.cfg, core, region, index + count - 1, cores=self.cores)
+            addr = memmap.encode(self.cfg, core, region, index, cores=self.cores,
+                                 mesh=self.mesh)
+            memmap.encode(self.cfg, core, region, index + count - 1, cores=self.cores,
+                          mesh=self.mesh)
         except memmap.MemmapError as e:
             raise ValueError(f"{command}: {e}") from None
         if write and region is Region.REGS:
@@ -188,7 +205,7 @@ class Device:
         return addr
 
     def _chunk(self, region: Region) -> int:
-        width = memmap.region_width(self.cfg, region)
+        width = memmap.region_width(self.cfg, region, self.mesh)
         return hp.MAX_DATA * 8 if width == 1 else hp.MAX_DATA // hp.entry_bytes(width)
 
     def read(self, core: int, region: Region, index: int = 0, count: int | None = None
@@ -207,10 +224,10 @@ class Device:
         """
         region = Region(region)
         if count is None:
-            count = memmap.region_size(self.cfg, region) - index
+            count = memmap.region_size(self.cfg, region, self.mesh) - index
         command = f"read {region.name}[{index}:{index + count}] of core {core}"
         addr = self._range(core, region, index, count, write=False, command=command)
-        width = memmap.region_width(self.cfg, region)
+        width = memmap.region_width(self.cfg, region, self.mesh)
         out = []
         for k in range(0, count, self._chunk(region)):
             n = min(self._chunk(region), count - k)
@@ -234,7 +251,7 @@ class Device:
         values = [int(v) for v in values]
         command = f"write {region.name}[{index}:{index + len(values)}] of core {core}"
         addr = self._range(core, region, index, len(values), write=True, command=command)
-        width = memmap.region_width(self.cfg, region)
+        width = memmap.region_width(self.cfg, region, self.mesh)
         try:
             wire = hp.pack_entries(width, values)
         except hp.ProtocolError as e:

@@ -37,6 +37,7 @@ from dataclasses import astuple, dataclass
 from glocal.golden import memmap
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Reg, Region
+from glocal.golden.noc import Mesh
 
 __all__ = [
     "SYNC", "VERSION", "MAX_DATA", "MAX_PAYLOAD", "RANGE_HEADER", "REQUEST_OVERHEAD",
@@ -45,12 +46,14 @@ __all__ = [
     "ProtocolError", "Frame", "crc16", "crc16_byte", "encode_request", "encode_response",
     "decode_request", "decode_response", "response_length", "entry_bytes", "packed_size",
     "pack_entries", "unpack_entries", "range_payload", "reset_jobs", "check_request",
-    "config_fingerprint", "ping_payload",
+    "config_fingerprint", "Ping", "ping_payload", "parse_ping", "PING_BYTES",
 ]
 
 SYNC = 0xA5
 #: Protocol version reported by PING; bump on any incompatible change of this module.
-VERSION = 1
+#: 2: PING also reports the mesh (rows, cols, depth, fanout); routing regions and packet
+#: counters in the memory map.
+VERSION = 2
 #: Largest packed data of one READ or WRITE (bytes). 1 KiB keeps the chip's frame
 #: buffer at two iCE40 block RAMs while framing costs under 2 % of the wire bytes.
 MAX_DATA = 1024
@@ -72,7 +75,7 @@ CRC_INIT = 0xFFFF
 class Opcode(enum.IntEnum):
     """Commands. Spikes, counters and plasticity are READ/WRITE of memmap entries."""
 
-    PING = 0x01     #: → version u8, cores u8, config fingerprint u16
+    PING = 0x01     #: → `Ping`: version, cores, config fingerprint, mesh (`ping_payload`)
     STATUS = 0x02   #: → flags u8 (bit 0 chip busy), frames u16, error frames u16
     READ = 0x10     #: range header → packed entries
     WRITE = 0x11    #: range header, packed entries → nothing
@@ -260,13 +263,14 @@ def reset_jobs(cfg: CoreConfig, mask: int) -> list[tuple[Region, int, int]]:
     return jobs
 
 
-def _range_status(cfg: CoreConfig, cores: int, addr: int, count: int, write: bool) -> Status:
+def _range_status(cfg: CoreConfig, cores: int, addr: int, count: int, write: bool,
+                  mesh: Mesh | None) -> Status:
     core, region_id, index = addr >> memmap.CORE_SHIFT, (addr >> memmap.REGION_SHIFT) & 0xF, \
         addr & ((1 << memmap.INDEX_BITS) - 1)
     if core >= cores or region_id not in set(Region):
         return Status.BAD_ADDRESS
     region = Region(region_id)
-    if index + count > memmap.region_size(cfg, region):
+    if index + count > memmap.region_size(cfg, region, mesh):
         return Status.BAD_ADDRESS
     if write and region is Region.REGS and any(
             Reg(r) not in memmap.REG_WRITABLE for r in range(index, index + count)):
@@ -274,11 +278,13 @@ def _range_status(cfg: CoreConfig, cores: int, addr: int, count: int, write: boo
     return Status.OK
 
 
-def check_request(cfg: CoreConfig, cores: int, opcode: int, payload: bytes) -> Status:
+def check_request(cfg: CoreConfig, cores: int, opcode: int, payload: bytes, *,
+                  mesh: Mesh | None = None) -> Status:
     """Status the chip answers a request with a good CRC (before executing it).
 
     This is the model the RTL is tested against; checks run in this order: opcode,
-    payload length for the opcode, count, address range, data length, argument.
+    payload length for the opcode, count, address range, data length, argument. The
+    routing regions exist only on a chip with a ``mesh`` (:func:`memmap.region_size`).
     """
     try:
         op = Opcode(opcode)
@@ -298,10 +304,10 @@ def check_request(cfg: CoreConfig, cores: int, opcode: int, payload: bytes) -> S
     addr, count = struct.unpack("<IH", payload[:RANGE_HEADER])
     if count == 0:
         return Status.BAD_LENGTH
-    status = _range_status(cfg, cores, addr, count, op is Opcode.WRITE)
+    status = _range_status(cfg, cores, addr, count, op is Opcode.WRITE, mesh)
     if status is not Status.OK:
         return status
-    width = memmap.region_width(cfg, Region((addr >> memmap.REGION_SHIFT) & 0xF))
+    width = memmap.region_width(cfg, Region((addr >> memmap.REGION_SHIFT) & 0xF), mesh)
     size = packed_size(width, count)
     if op is Opcode.READ:
         return Status.OK if size <= MAX_DATA else Status.BAD_LENGTH
@@ -313,6 +319,57 @@ def config_fingerprint(cfg: CoreConfig) -> int:
     return crc16(b"".join(struct.pack("<H", v) for v in astuple(cfg)))
 
 
-def ping_payload(cfg: CoreConfig, cores: int) -> bytes:
-    """What PING answers: protocol version, number of cores, configuration fingerprint."""
-    return struct.pack("<BBH", VERSION, cores, config_fingerprint(cfg))
+#: PING's answer: version u8, cores u8, fingerprint u16, rows u16, cols u16, depth u32,
+#: fanout u16 (little-endian). The mesh fields are 0 on a chip without a mesh.
+_PING = struct.Struct("<BBHHHIH")
+#: Bytes of PING's answer.
+PING_BYTES = _PING.size
+
+
+@dataclass(frozen=True)
+class Ping:
+    """What PING reports (`parse_ping`).
+
+    Members
+    -------
+    version : int
+        `VERSION` of the chip's protocol.
+    cores : int
+        Cores behind the bus (modulo 256: the field is a byte; ``mesh`` has the count).
+    fingerprint : int
+        `config_fingerprint` of the cores' configuration.
+    mesh : Mesh or None
+        The mesh and its routing-table sizes; None on a chip without one.
+    """
+
+    version: int
+    cores: int
+    fingerprint: int
+    mesh: Mesh | None
+
+
+def ping_payload(cfg: CoreConfig, cores: int, mesh: Mesh | None = None) -> bytes:
+    """What PING answers (`PING_BYTES` bytes): protocol version, number of cores,
+    configuration fingerprint, and the mesh geometry (rows, cols, depth, fanout; zeros
+    without a mesh), so that a driver can check that an image fits before it loads it."""
+    if mesh is not None and mesh.cores != cores:
+        raise ProtocolError(f"a {mesh.rows}×{mesh.cols} mesh has {mesh.cores} cores, "
+                            f"not {cores}")
+    geometry = (0, 0, 0, 0) if mesh is None else (mesh.rows, mesh.cols, mesh.depth,
+                                                  mesh.fanout)
+    return _PING.pack(VERSION, cores & 0xFF, config_fingerprint(cfg), *geometry)
+
+
+def parse_ping(payload: bytes) -> Ping:
+    """Inverse of `ping_payload`; raises `ProtocolError` on a payload of the wrong size
+    or an impossible mesh."""
+    if len(payload) != PING_BYTES:
+        raise ProtocolError(f"a PING answer has {PING_BYTES} bytes, not {len(payload)}")
+    version, cores, fingerprint, rows, cols, depth, fanout = _PING.unpack(payload)
+    mesh = None
+    if (rows, cols, depth, fanout) != (0, 0, 0, 0):
+        try:
+            mesh = Mesh(rows=rows, cols=cols, depth=depth, fanout=fanout)
+        except ValueError as e:
+            raise ProtocolError(f"PING reports an impossible mesh: {e}") from None
+    return Ping(version=version, cores=cores, fingerprint=fingerprint, mesh=mesh)

@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from glocal.golden.config import CoreConfig
 from glocal.golden.reference import Registers
+
+if TYPE_CHECKING:
+    from glocal.golden.noc import Mesh
 
 __all__ = ["Region", "Reg", "CORE_SHIFT", "REGION_SHIFT", "INDEX_BITS", "encode", "decode",
            "region_size", "region_width", "region_signed", "REG_WRITABLE", "MemmapError",
@@ -47,6 +51,8 @@ class Region(enum.IntEnum):
     S = 8         #: per-neuron last spike, 1 bit
     P_TABLE = 9   #: Hebbian decay table, unsigned p_bits, 2**ts_bits entries
     AXON = 10     #: next step's input spikes, 1 bit per axon (write 1 to set)
+    ROUTE_PTR = 11   #: per-neuron routing pointer {base, count} (:mod:`glocal.golden.noc`)
+    ROUTE_DEST = 12  #: destination table, one packet {x, y, axon} per entry, ``mesh.depth``
 
 
 class Reg(enum.IntEnum):
@@ -69,6 +75,8 @@ class Reg(enum.IntEnum):
     PLASTIC_UPDATES = 14  #: Hebbian entries written by the learn pass (ro)
     SPIKES_IN = 15      #: active axons seen (ro)
     SPIKES_OUT = 16     #: spikes fired (ro)
+    PACKETS_OUT = 17    #: packets this core's router injected into the mesh (ro)
+    PACKETS_IN = 18     #: packets delivered to this core's axons (ro)
 
 
 #: Registers the host may write (STATUS accepts a write only to clear its error bit).
@@ -82,9 +90,18 @@ def register_values(regs: Registers) -> dict[Reg, int]:
             Reg.H_MAX: regs.h_max, Reg.LEARN: int(regs.learn)}
 
 
-def region_size(cfg: CoreConfig, region: Region) -> int:
-    """Number of entries of ``region`` in a core of configuration ``cfg``."""
+def region_size(cfg: CoreConfig, region: Region, mesh: Mesh | None = None) -> int:
+    """Number of entries of ``region`` in a core of configuration ``cfg``.
+
+    The routing regions belong to the network-on-chip: they have ``mesh``'s sizes, and no
+    entries at all (every address in them is out of range) when ``mesh`` is ``None``, the
+    bare core without a router.
+    """
     a, n = cfg.axons, cfg.neurons
+    if region is Region.ROUTE_PTR:
+        return 0 if mesh is None else n
+    if region is Region.ROUTE_DEST:
+        return 0 if mesh is None else mesh.depth
     return {
         Region.REGS: len(Reg), Region.WEIGHT: a * n, Region.HEBB: a * n,
         Region.T_LAST: a, Region.BETA: a, Region.BIAS: n, Region.THETA: n,
@@ -92,8 +109,21 @@ def region_size(cfg: CoreConfig, region: Region) -> int:
     }[region]
 
 
-def region_width(cfg: CoreConfig, region: Region) -> int:
-    """Bit width of one entry of ``region`` (registers: 32)."""
+def region_width(cfg: CoreConfig, region: Region, mesh: Mesh | None = None) -> int:
+    """Bit width of one entry of ``region`` (registers: 32).
+
+    The routing regions' widths are the packed words of :mod:`glocal.golden.noc` and need
+    ``mesh``.
+    """
+    if region in (Region.ROUTE_PTR, Region.ROUTE_DEST):
+        if mesh is None:
+            raise MemmapError(f"{region.name} has no width without a mesh: its entries are "
+                              "the mesh's routing words")
+        # noc imports this module's address layout, so it is imported here, not at the top.
+        from glocal.golden import noc
+        fields = (noc.ptr_fields(mesh) if region is Region.ROUTE_PTR
+                  else noc.packet_fields(mesh, cfg))
+        return sum(fields.values())
     return {
         Region.REGS: 32, Region.WEIGHT: cfg.w_bits, Region.HEBB: cfg.h_bits,
         Region.T_LAST: cfg.ts_bits, Region.BETA: cfg.beta_bits, Region.BIAS: cfg.bias_bits,
@@ -115,18 +145,24 @@ class Address:
     index: int
 
 
-def encode(cfg: CoreConfig, core: int, region: Region, index: int, *, cores: int = 1) -> int:
+def encode(cfg: CoreConfig, core: int, region: Region, index: int, *, cores: int = 1,
+           mesh: Mesh | None = None) -> int:
     """Word address of entry ``index`` of ``region`` in ``core``.
+
+    With ``mesh``, the chip has ``mesh.cores`` cores and routing regions of its size.
 
     Raises
     ------
     MemmapError
         If ``core``, ``region`` or ``index`` is out of range.
     """
+    cores = mesh.cores if mesh is not None else cores
     if not 0 <= core < cores:
         raise MemmapError(f"core must be in [0, {cores - 1}], not {core}")
     region = Region(region)
-    size = region_size(cfg, region)
+    size = region_size(cfg, region, mesh)
+    if size == 0:
+        raise MemmapError(f"{region.name} has no entries on a chip without a mesh")
     if not 0 <= index < size:
         raise MemmapError(f"index into {region.name} must be in [0, {size - 1}], not {index}")
     return pack_address(core, region, index)
@@ -138,8 +174,10 @@ def pack_address(core: int, region: int, index: int) -> int:
     return core << CORE_SHIFT | int(region) << REGION_SHIFT | index
 
 
-def decode(cfg: CoreConfig, addr: int, *, cores: int = 1) -> Address:
+def decode(cfg: CoreConfig, addr: int, *, cores: int = 1, mesh: Mesh | None = None
+           ) -> Address:
     """Inverse of `encode`; raises `MemmapError` naming the bad field."""
+    cores = mesh.cores if mesh is not None else cores
     if not 0 <= addr < 1 << ADDR_BITS:
         raise MemmapError(f"address must be a 32-bit unsigned integer, not {addr:#x}")
     core = addr >> CORE_SHIFT
@@ -151,7 +189,7 @@ def decode(cfg: CoreConfig, addr: int, *, cores: int = 1) -> Address:
         region = Region(region_id)
     except ValueError:
         raise MemmapError(f"address {addr:#010x} names unknown region {region_id}") from None
-    size = region_size(cfg, region)
+    size = region_size(cfg, region, mesh)
     if index >= size:
         raise MemmapError(f"address {addr:#010x}: index {index} is past {region.name}'s "
                           f"{size} entries")

@@ -21,6 +21,7 @@ from glocal.golden import memmap
 from glocal.golden.config import CoreConfig
 from glocal.golden.hostproto import Opcode, Status
 from glocal.golden.memmap import Reg, Region
+from glocal.golden.noc import Mesh
 from glocal.rtl import bus, uart
 
 __all__ = ["Host", "UartHost", "crc16_byte"]
@@ -42,6 +43,22 @@ def crc16_byte(m: Module, crc, byte) -> Signal:
     return step
 
 
+def _cores(cfg, cores, mesh) -> int:
+    """The number of cores of a `Host`, checked against its mesh."""
+    if not isinstance(cfg, CoreConfig):
+        raise TypeError(f"cfg must be a CoreConfig, not {cfg!r}")
+    if mesh is not None and not isinstance(mesh, Mesh):
+        raise TypeError(f"mesh must be a glocal.golden.noc.Mesh or None, not {mesh!r}")
+    if cores is None:
+        cores = 1 if mesh is None else mesh.cores
+    if not isinstance(cores, int) or not 1 <= cores <= 256:
+        raise ValueError(f"cores must be an integer in [1, 256], not {cores!r}")
+    if mesh is not None and mesh.cores != cores:
+        raise ValueError(f"cores must be the mesh's {mesh.cores} "
+                         f"({mesh.rows}×{mesh.cols}), not {cores}")
+    return cores
+
+
 class Host(wiring.Component):
     """Command interpreter of the host protocol.
 
@@ -49,10 +66,14 @@ class Host(wiring.Component):
     ----------
     cfg : CoreConfig
         Configuration of every core (region sizes and entry widths of the memory map).
-    cores : int
-        Number of cores behind the bus (1…256).
+    cores : int, optional
+        Number of cores behind the bus (1…256); ``mesh.cores`` by default, 1 without a
+        mesh.
     timeout_cycles : int
         Inter-byte timeout inside a frame, in clock cycles; see ``hostproto.TIMEOUT_S``.
+    mesh : Mesh or None
+        The network-on-chip behind the bus: sizes and widths of the routing regions (which
+        do not exist without it), and the geometry PING reports.
 
     Members
     -------
@@ -71,15 +92,13 @@ class Host(wiring.Component):
         No frame is being received, executed or answered.
     """
 
-    def __init__(self, *, cfg: CoreConfig, cores: int, timeout_cycles: int):
-        if not isinstance(cfg, CoreConfig):
-            raise TypeError(f"cfg must be a CoreConfig, not {cfg!r}")
-        if not isinstance(cores, int) or not 1 <= cores <= 256:
-            raise ValueError(f"cores must be an integer in [1, 256], not {cores!r}")
+    def __init__(self, *, cfg: CoreConfig, cores: int | None = None, timeout_cycles: int,
+                 mesh: Mesh | None = None):
+        self._cores = _cores(cfg, cores, mesh)
         if not isinstance(timeout_cycles, int) or timeout_cycles < 1:
             raise ValueError(f"timeout_cycles must be a positive integer, not {timeout_cycles!r}")
         self._cfg = cfg
-        self._cores = cores
+        self._mesh = mesh
         self._timeout = timeout_cycles
         super().__init__({
             "rx": In(stream.Signature(8)),
@@ -91,7 +110,7 @@ class Host(wiring.Component):
         })
 
     def elaborate(self, platform):
-        cfg, cores = self._cfg, self._cores
+        cfg, cores, mesh = self._cfg, self._cores, self._mesh
         m = Module()
 
         m.submodules.buf = buf = Memory(shape=8, depth=hp.MAX_PAYLOAD, init=[])
@@ -112,7 +131,7 @@ class Host(wiring.Component):
         nbyte = Signal(3)            # byte within the current entry
         word = Signal(32)
         bits = Signal(8)             # bit-packed byte being assembled or taken apart
-        info = Signal(40)            # short response payload, little-endian
+        info = Signal(8 * max(5, hp.PING_BYTES))   # short response payload, little-endian
         resp_len = Signal(16)
         cycles = Signal(32)
         frames = Signal(16)
@@ -129,11 +148,14 @@ class Host(wiring.Component):
         r_ebytes = Signal(3)         # bytes per entry; 0 means bit-packed
         with m.Switch(a_region):
             for region in Region:
+                size = memmap.region_size(cfg, region, mesh)
+                if size == 0:   # a routing region without a mesh: every address is unmapped
+                    continue
                 with m.Case(region):
                     m.d.comb += [
                         r_valid.eq(1),
-                        r_size.eq(memmap.region_size(cfg, region)),
-                        r_ebytes.eq(hp.entry_bytes(memmap.region_width(cfg, region))),
+                        r_size.eq(size),
+                        r_ebytes.eq(hp.entry_bytes(memmap.region_width(cfg, region, mesh))),
                     ]
         end = a_index + count
         ro_hit = Signal()
@@ -282,8 +304,8 @@ class Host(wiring.Component):
                     respond(verdict)
                 with m.Else(), m.Switch(opcode):
                     with m.Case(Opcode.PING):
-                        respond(Status.OK, 4, int.from_bytes(hp.ping_payload(cfg, cores),
-                                                             "little"))
+                        ping = hp.ping_payload(cfg, cores, mesh)
+                        respond(Status.OK, len(ping), int.from_bytes(ping, "little"))
                     with m.Case(Opcode.STATUS):
                         respond(Status.OK, 5, Cat(self.ctrl.busy, Const(0, 7), frames, errors))
                     with m.Case(Opcode.READ):
@@ -401,7 +423,7 @@ class Host(wiring.Component):
 
             # -- respond --------------------------------------------------------------
             with m.State("FILL"):
-                m.d.comb += [wr.addr.eq(idx), wr.data.eq(info.word_select(idx[:3], 8)),
+                m.d.comb += [wr.addr.eq(idx), wr.data.eq(info.word_select(idx[:4], 8)),
                              wr.en.eq(1)]
                 m.d.sync += idx.eq(idx + 1)
                 with m.If(idx == resp_len - 1):
@@ -448,8 +470,10 @@ class UartHost(wiring.Component):
     ----------
     cfg : CoreConfig
         Configuration of every core.
-    cores : int
-        Number of cores behind the bus.
+    cores : int, optional
+        Number of cores behind the bus (default: as in `Host`).
+    mesh : Mesh or None
+        As in `Host`.
     clk_freq : float
         Clock frequency in Hz.
     baud : float
@@ -467,10 +491,11 @@ class UartHost(wiring.Component):
         As in `Host`.
     """
 
-    def __init__(self, *, cfg: CoreConfig, cores: int, clk_freq: float, baud: float,
-                 timeout_cycles: int | None = None):
+    def __init__(self, *, cfg: CoreConfig, cores: int | None = None, clk_freq: float,
+                 baud: float, timeout_cycles: int | None = None, mesh: Mesh | None = None):
         self._cfg = cfg
-        self._cores = cores
+        self._cores = _cores(cfg, cores, mesh)
+        self._mesh = mesh
         self._divisor = uart.divisor(clk_freq, baud)
         self._timeout = (round(clk_freq * hp.TIMEOUT_S) if timeout_cycles is None
                          else timeout_cycles)
@@ -492,7 +517,7 @@ class UartHost(wiring.Component):
         m.submodules.urx = urx = uart.Rx(divisor=self._divisor)
         m.submodules.utx = utx = uart.Tx(divisor=self._divisor)
         m.submodules.host = host = Host(cfg=self._cfg, cores=self._cores,
-                                        timeout_cycles=self._timeout)
+                                        timeout_cycles=self._timeout, mesh=self._mesh)
         m.d.comb += [urx.pin.eq(self.rx), self.tx.eq(utx.pin), host.rx_error.eq(
             urx.framing_error), self.idle.eq(host.idle)]
         wiring.connect(m, urx.o, host.rx)

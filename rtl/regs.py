@@ -7,6 +7,9 @@ read data back the cycle after), so that the core, which owns the memories, can 
 their ports between the bus and its passes. An address outside the map, a core index
 other than 0, a write to a read-only register, or a ``REFRESH`` value past the last axon
 is answered with ``error = 1``, sets the sticky ``STATUS`` bit 1 and changes nothing.
+The packet counters ``PACKETS_OUT``/``PACKETS_IN`` belong to the network around the core:
+a bare core reads them as 0, and the chip's interconnect (:mod:`glocal.rtl.array`) answers
+them from its fabric instead.
 
 Bus timing: a request is taken, its response is offered two cycles later (one for a
 decode error or a write), and the next request is taken after the response.
@@ -203,6 +206,8 @@ class Regs(wiring.Component):
     def _read_reg(self, reg, counters, error):
         if reg in counters:
             return counters[reg]
+        if reg in (Reg.PACKETS_OUT, Reg.PACKETS_IN):
+            return 0
         if reg == Reg.STATUS:
             return self.busy | error << 1
         return {Reg.VTH_SHIFT: self.vth_shift, Reg.DECAY: self.decay, Reg.ALPHA: self.alpha,

@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In, Out
 from glocal.golden import memmap
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Reg, Region
+from glocal.golden.noc import Mesh
 from glocal.rtl import bus
 from glocal.rtl.host import UartHost
 
@@ -34,6 +35,9 @@ class BusRam(wiring.Component):
         Sizes and entry widths of the regions.
     cores : int
         Number of cores.
+    mesh : Mesh or None
+        Gives the routing regions their sizes and widths (plain memories here too);
+        without it they do not exist.
 
     Members
     -------
@@ -43,13 +47,15 @@ class BusRam(wiring.Component):
         Step control: a step takes ``axons + STEP_OVERHEAD`` cycles, all cores together.
     """
 
-    def __init__(self, *, cfg: CoreConfig, cores: int):
+    def __init__(self, *, cfg: CoreConfig, cores: int, mesh: Mesh | None = None):
         self._cfg = cfg
         self._cores = cores
+        self._mesh = mesh
         super().__init__({"bus": Out(bus.Signature()), "ctrl": Out(bus.Control())})
 
     def elaborate(self, platform):
-        cfg, cores = self._cfg, self._cores
+        cfg, cores, mesh = self._cfg, self._cores, self._mesh
+        regions = [r for r in Region if memmap.region_size(cfg, r, mesh) > 0]
         m = Module()
         req, resp = self.bus.req, self.bus.resp
 
@@ -69,9 +75,9 @@ class BusRam(wiring.Component):
         # Valid address? (the same rules as memmap.decode, plus REG_WRITABLE on writes)
         ok = Signal()
         with m.Switch(a_region):
-            for region in Region:
+            for region in regions:
                 with m.Case(region):
-                    good = (a_core < cores) & (a_index < memmap.region_size(cfg, region))
+                    good = (a_core < cores) & (a_index < memmap.region_size(cfg, region, mesh))
                     if region is Region.REGS:
                         writable = 0
                         for r in memmap.REG_WRITABLE:
@@ -97,8 +103,8 @@ class BusRam(wiring.Component):
             here = take & ok & (a_core == c)
             regs = Array(Signal(32, name=f"reg_{c}_{r.name.lower()}") for r in Reg)
             ports = {}
-            for region in Region:
-                width = memmap.region_width(cfg, region)
+            for region in regions:
+                width = memmap.region_width(cfg, region, mesh)
                 out = rdata[c][region]
                 sel = here & (a_region == region)
                 if region is Region.REGS:
@@ -109,8 +115,8 @@ class BusRam(wiring.Component):
                     with m.If(stepping & (step_i == 0)):
                         m.d.sync += regs[Reg.STEPS].eq(regs[Reg.STEPS] + 1)
                     continue
-                mem = Memory(shape=unsigned(width), depth=memmap.region_size(cfg, region),
-                             init=[])
+                mem = Memory(shape=unsigned(width),
+                             depth=memmap.region_size(cfg, region, mesh), init=[])
                 m.submodules[f"mem_{c}_{region.name.lower()}"] = mem
                 rd, wr = mem.read_port(), mem.write_port()
                 m.d.comb += [rd.addr.eq(a_index), rd.en.eq(sel),
@@ -146,7 +152,7 @@ class Bench(wiring.Component):
 
     Parameters
     ----------
-    cfg, cores
+    cfg, cores, mesh
         As in `BusRam`.
     clk_freq, baud, timeout_cycles
         As in `UartHost`.
@@ -167,10 +173,10 @@ class Bench(wiring.Component):
     idle: Out(1)
 
     def __init__(self, *, cfg: CoreConfig, cores: int, clk_freq: float, baud: float,
-                 timeout_cycles: int | None = None):
-        self._ram = BusRam(cfg=cfg, cores=cores)
+                 timeout_cycles: int | None = None, mesh: Mesh | None = None):
+        self._ram = BusRam(cfg=cfg, cores=cores, mesh=mesh)
         self._host = UartHost(cfg=cfg, cores=cores, clk_freq=clk_freq, baud=baud,
-                              timeout_cycles=timeout_cycles)
+                              timeout_cycles=timeout_cycles, mesh=mesh)
         super().__init__()
 
     def elaborate(self, platform):

@@ -23,8 +23,8 @@ __all__ = ["Model", "ModelTransport"]
 class Model:
     """What the host + fixture must answer: memmap semantics and the fixture's step."""
 
-    def __init__(self, cfg, cores):
-        self.cfg, self.cores = cfg, cores
+    def __init__(self, cfg, cores, mesh=None):
+        self.cfg, self.cores, self.mesh = cfg, cores, mesh
         self.mem = {}
         self.frames = self.errors = 0
 
@@ -32,7 +32,7 @@ class Model:
         return self.mem.get((core, region, index), 0)
 
     def put(self, core, region, index, value):
-        width = memmap.region_width(self.cfg, region)
+        width = memmap.region_width(self.cfg, region, self.mesh)
         v = value & ((1 << width) - 1)
         if memmap.region_signed(region) and v >> (width - 1):
             v -= 1 << width
@@ -41,7 +41,7 @@ class Model:
         self.mem[(core, region, index)] = v
 
     def answer(self, opcode, payload):
-        status = hp.check_request(self.cfg, self.cores, opcode, payload)
+        status = hp.check_request(self.cfg, self.cores, opcode, payload, mesh=self.mesh)
         out = b""
         if status is Status.OK:
             out = self.execute(Opcode(opcode), payload)
@@ -52,13 +52,13 @@ class Model:
     def execute(self, op, payload):
         cfg = self.cfg
         if op is Opcode.PING:
-            return hp.ping_payload(cfg, self.cores)
+            return hp.ping_payload(cfg, self.cores, self.mesh)
         if op is Opcode.STATUS:
             return struct.pack("<BHH", 0, self.frames, self.errors)
         if op in (Opcode.READ, Opcode.WRITE):
             addr, count = struct.unpack("<IH", payload[:6])
-            a = memmap.decode(cfg, addr, cores=self.cores)
-            width = memmap.region_width(cfg, a.region)
+            a = memmap.decode(cfg, addr, cores=self.cores, mesh=self.mesh)
+            width = memmap.region_width(cfg, a.region, self.mesh)
             if op is Opcode.READ:
                 return hp.pack_entries(width, [self.get(a.core, a.region, a.index + i)
                                                for i in range(count)])

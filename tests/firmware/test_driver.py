@@ -5,14 +5,17 @@ the same driver runs against the Verilated RTL in ``tests/sim/test_host_link.py`
 """
 
 import random
+import re
 
 import pytest
 
 from glocal.firmware.driver import Device, DeviceError, LinkError
 from glocal.golden import hostproto as hp
+from glocal.golden import noc
 from glocal.golden.config import CoreConfig
 from glocal.golden.hostproto import Opcode, Status
 from glocal.golden.memmap import Reg, Region
+from glocal.golden.noc import Mesh
 from glocal.sim.hostmodel import Model, ModelTransport
 
 CFG = CoreConfig(axons=64, neurons=128, lanes=8)
@@ -64,7 +67,7 @@ def test_spikes_run_counters_plasticity_and_reset():
     assert dev.counters(1)["steps"] == 4
     assert set(dev.counters(0)) == {"steps", "cyc_integrate", "cyc_fire", "cyc_learn",
                                     "cyc_step", "syn_ops", "plastic_updates", "spikes_in",
-                                    "spikes_out"}
+                                    "spikes_out", "packets_out", "packets_in"}
     dev.set_plasticity(0, True, alpha=-5, h_max=7)
     assert dev.read(0, Region.REGS, Reg.ALPHA, 3) == [(-5) & 0xFFFFFFFF, 7, 1]
     dev.write(0, Region.U, 0, [9] * 4)
@@ -101,8 +104,31 @@ def test_check_refuses_a_chip_of_another_configuration():
     dev, _ = device()
     dev.check()
     other, _ = device(model_cfg=CoreConfig(axons=64, neurons=64, lanes=8))
-    with pytest.raises(DeviceError, match="expected 1, 2, 0x"):
+    with pytest.raises(DeviceError, match=f"expected {hp.VERSION}, 2, 0x"):
         other.check()
+
+
+def test_routing_tables_go_through_the_mesh_regions_and_check_compares_meshes():
+    mesh = Mesh(rows=1, cols=2, depth=40, fanout=4)
+    model = Model(CFG, 2, mesh)
+    dev = Device(ModelTransport(model), cfg=CFG, mesh=mesh)
+    dev.check()
+    table = noc.route_table(mesh, CFG, [[noc.Dest(1, 5), noc.Dest(0, 63)], [], [noc.Dest(1, 0)]],
+                            core=0)
+    dev.write(0, Region.ROUTE_PTR, 0, table.pointer_words(mesh))
+    dev.write(0, Region.ROUTE_DEST, 0, table.dest_words(mesh, CFG))
+    assert dev.read(0, Region.ROUTE_PTR) == table.pointer_words(mesh)
+    assert dev.read(0, Region.ROUTE_DEST, 0, 3) == table.dest_words(mesh, CFG)
+    with pytest.raises(ValueError, match=r"index into ROUTE_DEST must be in \[0, 39\], not 40"):
+        dev.read(1, Region.ROUTE_DEST, 40, 1)
+    for other in (Mesh(rows=2, cols=1, depth=40, fanout=4), None):
+        wrong = Device(ModelTransport(model), cfg=CFG, cores=2)
+        wrong.mesh = other
+        with pytest.raises(DeviceError, match=re.escape(f"mesh {mesh}; expected")):
+            wrong.check()
+    bare, _ = device()
+    with pytest.raises(ValueError, match="ROUTE_PTR has no entries on a chip without a mesh"):
+        bare.read(0, Region.ROUTE_PTR, 0, 1)
 
 
 def test_silence_is_a_link_error():

@@ -10,6 +10,7 @@ from glocal.golden import hostproto as hp
 from glocal.golden import memmap
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Reg, Region
+from glocal.golden.noc import Mesh
 
 SMALL = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12)
 
@@ -142,4 +143,33 @@ def test_reset_jobs_cover_whole_regions():
 def test_ping_payload_identifies_the_configuration():
     a, b = hp.ping_payload(SMALL, 2), hp.ping_payload(CoreConfig(), 2)
     assert a[:2] == bytes([hp.VERSION, 2]) and a != b
-    assert struct.unpack("<H", a[2:])[0] == hp.config_fingerprint(SMALL)
+    assert len(a) == hp.PING_BYTES
+    assert struct.unpack("<H", a[2:4])[0] == hp.config_fingerprint(SMALL)
+    assert hp.parse_ping(a) == hp.Ping(hp.VERSION, 2, hp.config_fingerprint(SMALL), None)
+
+
+def test_ping_carries_the_mesh_geometry():
+    mesh = Mesh(rows=2, cols=3, depth=700, fanout=5)
+    ping = hp.parse_ping(hp.ping_payload(SMALL, 6, mesh))
+    assert ping == hp.Ping(hp.VERSION, 6, hp.config_fingerprint(SMALL), mesh)
+    with pytest.raises(hp.ProtocolError, match="mesh has 6 cores, not 4"):
+        hp.ping_payload(SMALL, 4, mesh)
+    with pytest.raises(hp.ProtocolError, match=f"has {hp.PING_BYTES} bytes, not 4"):
+        hp.parse_ping(bytes(4))
+    no_cols = hp.ping_payload(SMALL, 6, mesh)[:6] + bytes(2) + bytes(6)
+    with pytest.raises(hp.ProtocolError, match="impossible mesh: Mesh.cols must be"):
+        hp.parse_ping(no_cols)
+
+
+def test_routing_regions_are_checked_against_the_mesh():
+    mesh = Mesh(rows=1, cols=2, depth=10, fanout=2)
+    ptr = hp.check_request(SMALL, 2, hp.Opcode.READ, _rng(Region.ROUTE_PTR, 0, SMALL.neurons),
+                           mesh=mesh)
+    assert ptr == hp.Status.OK
+    assert hp.check_request(SMALL, 2, hp.Opcode.READ, _rng(Region.ROUTE_DEST, 9, 2),
+                            mesh=mesh) == hp.Status.BAD_ADDRESS
+    assert hp.check_request(SMALL, 2, hp.Opcode.READ,
+                            _rng(Region.ROUTE_DEST, 0, 1)) == hp.Status.BAD_ADDRESS
+    assert hp.check_request(SMALL, 2, hp.Opcode.WRITE,
+                            _rng(Region.REGS, Reg.PACKETS_OUT, 1) + bytes(4),
+                            mesh=mesh) == hp.Status.BAD_ADDRESS

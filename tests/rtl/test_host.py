@@ -17,16 +17,19 @@ from glocal.golden import memmap
 from glocal.golden.config import CoreConfig
 from glocal.golden.hostproto import Opcode, Status
 from glocal.golden.memmap import Reg, Region
+from glocal.golden.noc import Mesh
 from glocal.rtl.host import Host
 from glocal.sim.busram import BusRam
 from glocal.sim.hostmodel import Model
 
 CFG = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12)
 CORES = 2
+#: The fixture has the routing regions of this mesh (plain memories, like the others).
+MESH = Mesh(rows=1, cols=CORES, depth=12, fanout=3)
 TIMEOUT = 60
 
 
-def run_host(frames, *, gap=0, stall=None, responder=None, cfg=CFG):
+def run_host(frames, *, gap=0, stall=None, responder=None, cfg=CFG, mesh=MESH):
     """Send each item of ``frames`` (bytes) and collect one response frame after each.
 
     A ``None`` in a frame pulses ``rx_error`` (a framing error) instead of sending a byte.
@@ -34,9 +37,9 @@ def run_host(frames, *, gap=0, stall=None, responder=None, cfg=CFG):
     ``responder`` replaces the bus-RAM by a testbench coroutine factory (``dut`` → coro).
     """
     m = Module()
-    m.submodules.host = host = Host(cfg=cfg, cores=CORES, timeout_cycles=TIMEOUT)
+    m.submodules.host = host = Host(cfg=cfg, cores=CORES, timeout_cycles=TIMEOUT, mesh=mesh)
     if responder is None:
-        m.submodules.ram = ram = BusRam(cfg=cfg, cores=CORES)
+        m.submodules.ram = ram = BusRam(cfg=cfg, cores=CORES, mesh=mesh)
         wiring.connect(m, host.bus, ram.bus)
         wiring.connect(m, host.ctrl, ram.ctrl)
     got = []
@@ -102,8 +105,19 @@ def check(requests, got, model):
 def test_ping_and_status():
     reqs = [(Opcode.PING, b""), (Opcode.STATUS, b""), (0x55, b""), (Opcode.STATUS, b"")]
     got = run_host([hp.encode_request(o, p) for o, p in reqs])
-    check(reqs, got, Model(CFG, CORES))
+    check(reqs, got, Model(CFG, CORES, MESH))
+    assert hp.parse_ping(got[0].payload).mesh == MESH
     assert got[3].payload == struct.pack("<BHH", 0, 3, 1)
+
+
+def test_a_host_without_a_mesh_has_no_routing_regions():
+    reqs = [(Opcode.PING, b""), (Opcode.READ, rng(Region.ROUTE_PTR, 0, 1)),
+            (Opcode.READ, rng(Region.ROUTE_DEST, 0, 1, core=1)), (Opcode.READ, rng(Region.S, 0, 1))]
+    got = run_host([hp.encode_request(o, p) for o, p in reqs], mesh=None)
+    check(reqs, got, Model(CFG, CORES))
+    assert [Status(r.status) for r in got] == [Status.OK, Status.BAD_ADDRESS,
+                                               Status.BAD_ADDRESS, Status.OK]
+    assert hp.parse_ping(got[0].payload).mesh is None
 
 
 @pytest.mark.parametrize("stall", [None, 0.5], ids=["fast", "tx-stalls"])
@@ -112,8 +126,8 @@ def test_write_then_read_back_every_region_of_every_core(stall):
     reqs = []
     for core in range(CORES):
         for region in Region:
-            width = memmap.region_width(CFG, region)
-            size = memmap.region_size(CFG, region)
+            width = memmap.region_width(CFG, region, MESH)
+            size = memmap.region_size(CFG, region, MESH)
             first = 0 if region is not Region.REGS else Reg.VTH_SHIFT
             n = size if region is not Region.REGS else 5   # the rw registers 0..4
             n = min(n, 40)
@@ -128,7 +142,7 @@ def test_write_then_read_back_every_region_of_every_core(stall):
                          + hp.pack_entries(width, values[:1])))
             reqs.append((Opcode.READ, rng(region, first, min(n, 9), core)))
     got = run_host([hp.encode_request(o, p) for o, p in reqs], stall=stall)
-    check(reqs, got, Model(CFG, CORES))
+    check(reqs, got, Model(CFG, CORES, MESH))
 
 
 def test_run_copies_axons_and_reset_clears_state():
@@ -149,7 +163,7 @@ def test_run_copies_axons_and_reset_clears_state():
         (Opcode.RUN, struct.pack("<I", 0)),
     ]
     got = run_host([hp.encode_request(o, p) for o, p in reqs])
-    check(reqs, got, Model(CFG, CORES))
+    check(reqs, got, Model(CFG, CORES, MESH))
     cycles = [struct.unpack("<I", r.payload)[0] for r in got if r.opcode == Opcode.RUN]
     step = CFG.axons + 4
     assert step <= cycles[0] < 2 * step
@@ -158,7 +172,7 @@ def test_run_copies_axons_and_reset_clears_state():
 
 
 def test_malformed_frames_are_answered_and_change_nothing():
-    model = Model(CFG, CORES)
+    model = Model(CFG, CORES, MESH)
     setup = (Opcode.WRITE, rng(Region.WEIGHT, 0, 4) + b"\x01\x02\x03\x04")
     bad_crc = bytearray(hp.encode_request(Opcode.WRITE, rng(Region.WEIGHT, 0, 2) + b"\x09\x09"))
     bad_crc[-1] ^= 0x40
@@ -238,14 +252,14 @@ def random_request(rnd):
     """A request that is valid about half the time, and wrong in one way otherwise."""
     op = rnd.choice([*Opcode, *Opcode, 0x00, 0x7E, 0xFF])
     if op in (Opcode.READ, Opcode.WRITE):
-        region = rnd.choice([*Region, 11, 15])
-        size = memmap.region_size(CFG, region) if region in set(Region) else 4
+        region = rnd.choice([*Region, 13, 15])
+        size = memmap.region_size(CFG, region, MESH) if region in set(Region) else 4
         index = rnd.randint(0, size + 1)
         count = rnd.randint(0, 10) if rnd.random() < 0.9 else rnd.randint(0, size + 2)
         core = rnd.choice([0, 1, 1, CORES])
         payload = rng(region, index, count, core)
         if op is Opcode.WRITE:
-            width = memmap.region_width(CFG, region) if region in set(Region) else 8
+            width = memmap.region_width(CFG, region, MESH) if region in set(Region) else 8
             n = hp.packed_size(width, count) + rnd.choice([0, 0, 0, 0, -1, 1])
             payload += bytes(rnd.randrange(256) for _ in range(max(n, 0)))
         elif rnd.random() < 0.1:
@@ -271,7 +285,7 @@ def test_random_requests_match_the_model(seed):
             frame[-1 - rnd.randrange(2)] ^= 1 << rnd.randrange(8)
         frames.append(bytes(frame))
     got = run_host(frames)
-    model = Model(CFG, CORES)
+    model = Model(CFG, CORES, MESH)
     for i, ((op, payload), resp) in enumerate(zip(reqs, got, strict=True)):
         if i in corrupt:
             want, out = Status.BAD_CRC, b""

@@ -16,11 +16,13 @@ from glocal.golden import memmap
 from glocal.golden.config import CoreConfig
 from glocal.golden.hostproto import Opcode, Status
 from glocal.golden.memmap import Reg, Region
+from glocal.golden.noc import Mesh
 from glocal.sim.busram import Bench
 from glocal.sim.toolchain import build_root
 
 CFG = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12)
 CORES = 2
+MESH = Mesh(rows=1, cols=CORES, depth=12, fanout=3)
 DIVISOR = 4
 RW_REGS = sorted(r for r in memmap.REG_WRITABLE if r != Reg.STATUS)
 
@@ -28,13 +30,13 @@ RW_REGS = sorted(r for r in memmap.REG_WRITABLE if r != Reg.STATUS)
 @pytest.fixture(scope="module")
 def dev():
     bench = Bench(cfg=CFG, cores=CORES, clk_freq=12e6, baud=12e6 / DIVISOR,
-                  timeout_cycles=1000)
+                  timeout_cycles=1000, mesh=MESH)
     with SimTransport(bench, divisor=DIVISOR, build_dir=build_root() / "host_link") as link:
-        yield Device(link, cfg=CFG, cores=CORES, timeout=20.0)
+        yield Device(link, cfg=CFG, mesh=MESH, timeout=20.0)
 
 
 def random_values(rnd, region, n):
-    width = memmap.region_width(CFG, region)
+    width = memmap.region_width(CFG, region, MESH)
     if memmap.region_signed(region):
         return [rnd.randint(-(1 << (width - 1)), (1 << (width - 1)) - 1) for _ in range(n)]
     return [rnd.randint(0, (1 << min(width, 31)) - 1) for _ in range(n)]
@@ -47,7 +49,7 @@ def snapshot(dev):
 
 def test_ping_identifies_the_chip(dev):
     dev.check()
-    assert dev.ping() == (hp.VERSION, CORES, hp.config_fingerprint(CFG))
+    assert dev.ping() == hp.Ping(hp.VERSION, CORES, hp.config_fingerprint(CFG), MESH)
 
 
 def test_every_region_of_every_core_reads_back_what_was_written(dev):
@@ -60,7 +62,7 @@ def test_every_region_of_every_core_reads_back_what_was_written(dev):
                     written[core, region, r] = random_values(rnd, region, 1)
                     dev.write(core, region, r, written[core, region, r])
                 continue
-            n = memmap.region_size(CFG, region)
+            n = memmap.region_size(CFG, region, MESH)
             written[core, region, 0] = random_values(rnd, region, n)
             dev.write(core, region, 0, written[core, region, 0])
     for (core, region, index), values in written.items():
