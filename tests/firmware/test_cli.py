@@ -43,3 +43,41 @@ def test_compile_errors_name_the_limit_and_exit_2(tmp_path, capsys):
 def test_run_refuses_a_missing_image_with_an_error(tmp_path, capsys):
     assert main(["run", "--image", str(tmp_path / "no.glimg"), "--sim"]) == 2
     assert "image file" in capsys.readouterr().err
+
+
+def test_compare_counts_every_differing_output_and_spike():
+    from glocal.firmware.chip import Results
+    from glocal.firmware.runner import compare
+    from glocal.golden import chip as golden_chip
+    from glocal.sim.networks import random_inputs
+
+    rng = np.random.default_rng(2)
+    model = random_model(CFG, (12, 20, 4), rng)
+    program = compile_model(model)
+    x = random_inputs(model, rng, 3)
+    refs = [golden_chip.run(program, s) for s in x]
+    res = Results(outputs=np.stack([r.output for r in refs]),
+                  predictions=np.array([r.prediction for r in refs]),
+                  cycles=np.ones(3, np.int64), syn_ops=np.ones(3, np.int64),
+                  spikes=np.stack([r.spikes for r in refs]))
+    same = compare(program, x, res, keep_hebb=False)
+    assert (same.mismatches, same.samples_exact, same.predictions_equal) == (0, 3, 3)
+    assert same.values == 3 * (4 + model.steps * program.mesh.cores * CFG.neurons)
+    res.spikes[1, 2, 0, 3] ^= 1
+    res.outputs[2, 1] += 1
+    off = compare(program, x, res, keep_hebb=False)
+    assert (off.mismatches, off.samples_exact) == (2, 1)
+    assert off.agreement == 1 - 2 / same.values
+
+
+def test_the_digits_test_set_is_encoded_as_the_model_was_evaluated():
+    from glocal.firmware.runner import digits_test_set
+
+    info = {"steps": 5, "encoding": "rate", "metadata": {"encoding_seed": 3}}
+    x, y = digits_test_set(info, 7)
+    assert x.shape == (7, 5, 64) and y.shape == (7,) and set(np.unique(x)) <= {0, 1}
+    again, _ = digits_test_set(info, 7)
+    other, _ = digits_test_set({**info, "metadata": {"encoding_seed": 4}}, 7)
+    assert np.array_equal(x, again) and not np.array_equal(x, other)
+    whole, _ = digits_test_set(info)
+    assert np.array_equal(whole[:7], x)     # a prefix of the split as a whole encodes it
