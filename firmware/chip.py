@@ -45,6 +45,8 @@ class Results:
         Synaptic operations of each sample, summed over the cores (``SYN_OPS`` counters).
     spikes : ndarray, shape (samples, steps, cores, neurons), or None
         Every core's spikes after every step, read back when ``keep_traces``.
+    membranes : ndarray, shape (samples, steps, cores, neurons), or None
+        Every core's membranes after every step, read back when ``keep_membranes``.
     """
 
     outputs: np.ndarray
@@ -52,6 +54,7 @@ class Results:
     cycles: np.ndarray
     syn_ops: np.ndarray
     spikes: np.ndarray | None
+    membranes: np.ndarray | None = None
 
 
 def _runs(indices: Sequence[int]) -> list[tuple[int, int]]:
@@ -188,7 +191,7 @@ class Chip:
         self.program = replace(program, cores=tuple(params))
 
     def run(self, samples, *, learn: bool | None = None, keep_traces: bool = True,
-            keep_hebb: bool = False) -> Results:
+            keep_membranes: bool = False, keep_hebb: bool = False) -> Results:
         """Run samples through the chip, one after the other.
 
         Parameters
@@ -200,6 +203,9 @@ class Chip:
             leaves it as loaded.
         keep_traces : bool
             Read every core's spikes after every step (``Results.spikes``).
+        keep_membranes : bool
+            Read every core's membranes after every step too (``Results.membranes``;
+            ``u_bits`` per neuron instead of one bit, so many more bytes on the link).
         keep_hebb : bool
             Keep the Hebbian state from sample to sample (the model's ``persist`` mode);
             otherwise it is cleared with the neuron state before each sample.
@@ -236,8 +242,9 @@ class Chip:
         outputs = np.zeros((n, len(program.outputs)), dtype=np.int64)
         cycles = np.zeros(n, dtype=np.int64)
         syn_ops = np.zeros(n, dtype=np.int64)
-        spikes = (np.zeros((n, steps, mesh.cores, cfg.neurons), dtype=np.int64)
-                  if keep_traces else None)
+        shape = (n, steps, mesh.cores, cfg.neurons)
+        spikes = np.zeros(shape, dtype=np.int64) if keep_traces else None
+        membranes = np.zeros(shape, dtype=np.int64) if keep_membranes else None
         ops = self._syn_ops()
         for s in range(n):
             dev.reset_state(neurons=True, plastic=not keep_hebb)
@@ -245,9 +252,11 @@ class Chip:
                 for c, first, channels in writes:
                     dev.write(c, Region.AXON, first, x[s, t, channels].tolist())
                 cycles[s] += dev.run(1)
-                if spikes is not None:
-                    for c in range(mesh.cores):
+                for c in range(mesh.cores):
+                    if spikes is not None:
                         spikes[s, t, c] = dev.read(c, Region.S)
+                    if membranes is not None:
+                        membranes[s, t, c] = dev.read(c, Region.U)
             for c, by_neuron in reads.items():
                 for first, count in _runs(by_neuron):
                     u = dev.read(c, Region.U, first, count)
@@ -259,7 +268,7 @@ class Chip:
         predictions = (outputs.argmax(axis=1) if outputs.shape[1]
                        else np.full(n, -1, dtype=np.int64))
         return Results(outputs=outputs, predictions=predictions, cycles=cycles,
-                       syn_ops=syn_ops, spikes=spikes)
+                       syn_ops=syn_ops, spikes=spikes, membranes=membranes)
 
     def _syn_ops(self) -> np.ndarray:
         program = self._program("run")
