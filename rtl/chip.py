@@ -60,6 +60,9 @@ class Chip(wiring.Component):
         m.submodules.core = core = Core(cfg=self._cfg)
         wiring.connect(m, host.bus, core.bus)
         wiring.connect(m, host.ctrl, core.ctrl)
+        # One core and no network yet: its spikes are taken and dropped (the host reads
+        # them from Region.S); its axons stream stays idle (valid resets low).
+        m.d.comb += core.spikes.ready.eq(1)
         m.d.comb += [
             host.rx.eq(self.rx),
             self.tx.eq(host.tx),

@@ -16,14 +16,20 @@ lane group per cycle each. LEARN of step t runs beside SCAN and INTEGRATE of ste
 that LEARN(t) has yet to write stalls INTEGRATE(t+1) (row hazard). The configuration bus
 (:mod:`glocal.rtl.regs`) reaches every memory and register through the same ports while
 the core is not busy.
+
+Besides the bus, a core has two spike streams (:mod:`glocal.rtl.noc`): ``spikes`` carries
+every neuron that fired, one id per transfer, from a small FIFO behind FIRE (FIRE waits
+when it is full; ``ctrl.ready`` waits until it is empty); ``axons`` sets axons of the
+pending input bank, like bus writes to ``Region.AXON``.
 """
 
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import Out
+from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from glocal.golden import fixed
@@ -34,11 +40,15 @@ from glocal.rtl.axon import Axon
 from glocal.rtl.bus import Control
 from glocal.rtl.bus import Signature as BusSignature
 from glocal.rtl.dendrite import Dendrite, lanes_of
+from glocal.rtl.noc import axon_stream, neuron_stream
 from glocal.rtl.plastic import Plastic, trace_index
 from glocal.rtl.regs import Regs
 from glocal.rtl.soma import Soma
 
 __all__ = ["Core"]
+
+#: Lane-group spike words FIRE may have waiting for the ``spikes`` stream.
+SPIKE_FIFO_DEPTH = 4
 
 
 class _Ram:
@@ -67,12 +77,20 @@ class Core(wiring.Component):
         Memories other than ``AXON`` are reached only while the core is not busy
         (requests wait); registers can be read at any time.
     ctrl : Out(bus.Control())
-        Step control.
+        Step control. ``ready`` rises only once every spike of the step has been taken
+        from ``spikes``; ``busy`` stays high until then too.
+    spikes : Out(noc.neuron_stream(cfg))
+        Every neuron that fired this step, once each, in increasing order.
+    axons : In(noc.axon_stream(cfg))
+        Axon ids to set in the pending input bank (the one the next ``start`` scans), as a
+        bus write of 1 to ``Region.AXON`` would. ``ready`` is low while the scanner clears
+        a word or a bus ``AXON`` write is taken.
     """
 
     def __init__(self, *, cfg: CoreConfig):
         self._cfg = cfg
-        super().__init__({"bus": Out(BusSignature()), "ctrl": Out(Control())})
+        super().__init__({"bus": Out(BusSignature()), "ctrl": Out(Control()),
+                          "spikes": Out(neuron_stream(cfg)), "axons": In(axon_stream(cfg))})
 
     def elaborate(self, platform):
         cfg = self._cfg
@@ -93,9 +111,14 @@ class Core(wiring.Component):
             "beta": _Ram(m, "beta", signed(cfg.beta_bits), A, gran=False),
             "p_table": _Ram(m, "p_table", unsigned(cfg.p_bits), 1 << cfg.ts_bits, gran=False,
                             reads=2),
-            # Two banks: step t+1 fills one while learn(t) reads the other.
-            "active": _Ram(m, "active", range(A), 2 << max(1, ceil_log2(A)), gran=False,
-                           reads=2),
+            # Two banks: step t+1 fills one while learn(t) reads the other. ``common``:
+            # the row was active in the step before too (learn(t) writes it).
+            "active": _Ram(m, "active", data.StructLayout({"row": range(A), "common": 1}),
+                           2 << max(1, ceil_log2(A)), gran=False, reads=2),
+            # Rows learn(t) has still to write, one bank per active-list bank: set as
+            # SCAN(t) lists them, cleared as learn(t) writes them.
+            "touched0": _Ram(m, "touched0", 1, A, gran=False),
+            "touched1": _Ram(m, "touched1", 1, A, gran=False),
         }
         m.submodules.f_rom = f_rom = Memory(shape=signed(fixed.F_BITS), depth=fixed.F_SIZE,
                                             init=[int(v) for v in fixed.F_TABLE])
@@ -113,7 +136,7 @@ class Core(wiring.Component):
         r = regs   # register values: r.t, r.alpha, ...
         abits = max(1, ceil_log2(A))
         st = {name: Signal(name=f"st_{name}") for name in
-              ("idle", "scan", "integ", "wait", "fire")}
+              ("idle", "integ", "wait", "fire")}
 
         # -- step state (main sequence) ------------------------------------------------------
         learn_now = Signal()            # LEARN register latched at start
@@ -130,6 +153,25 @@ class Core(wiring.Component):
         l_bank = Signal()
         l_ref_wait = Signal()           # the refresh row (not active) is still to be written
         l_front = Signal(range(A + 1))  # every active row below this has been learned
+        l_write = Signal()              # learn writes a lane group of H (stage 2)
+        l2_last = Signal()              # ... the last one of its row
+        l2_row = Signal(range(A))
+
+        # -- scan: the scanner's rows go to the active list as they are found, marked
+        # ``common`` if learn(t) (of the step before) has them to write --------------------
+        sc_v = Signal()
+        sc_row = Signal(range(A))
+        m.d.sync += [sc_v.eq(st["integ"] & axon.rows.valid), sc_row.eq(axon.rows.payload)]
+        touched = [ram["touched0"], ram["touched1"]]
+        for b, t_ram in enumerate(touched):
+            m.d.comb += t_ram.rd.addr.eq(axon.rows.payload)
+            with m.If(sc_v & learn_now & (bank == b)):
+                m.d.comb += [t_ram.wr.addr.eq(sc_row), t_ram.wr.data.eq(1), t_ram.wr.en.eq(1)]
+            with m.Elif(l_write & l2_last & (l_bank == b)):
+                m.d.comb += [t_ram.wr.addr.eq(l2_row), t_ram.wr.data.eq(0), t_ram.wr.en.eq(1)]
+        sc_common = Mux(l_bank, touched[1].rd.data, touched[0].rd.data)
+        with m.If(sc_v):
+            m.d.sync += n_active.eq(n_active + 1)
 
         # -- integrate pipeline: list → t_last → P, W, H, acc → acc --------------------------
         ik = Signal(range(A + 1))
@@ -146,10 +188,13 @@ class Core(wiring.Component):
         with m.If(~i_stall):
             m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig), i0["first"].eq(ik == 0)]
         i_row = Signal(range(A))
-        m.d.comb += i_row.eq(ram["active"].rd.data)
-        # Row hazard: read a row only once learn(t) has written it. Active rows are learned
-        # in increasing order, after the refresh row (when it is not active).
-        unsafe = (i_row >= l_front) | (l_ref_wait & (i_row == l_refresh))
+        i_common = Signal()
+        m.d.comb += [i_row.eq(ram["active"].rd.data.row),
+                     i_common.eq(ram["active"].rd.data.common)]
+        # Row hazard: read a row only once learn(t) has written it. Learn(t) writes its
+        # active rows (``common`` ones) in increasing order, after the refresh row (when it
+        # is not active); every other row may be read at once.
+        unsafe = (i_common & (i_row >= l_front)) | (l_ref_wait & (i_row == l_refresh))
         m.d.comb += i_stall.eq(i0["v"] & l_run & unsafe)
         i1 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(),
               "word": Signal(range(A * G))}
@@ -174,7 +219,7 @@ class Core(wiring.Component):
         m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0)),
                      l0["final"].eq(lk + 1 == l_rows)]
         l_row = Signal(range(A))
-        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd2.data))
+        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd2.data.row))
         l1 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal(),
               "last": Signal(),
               "row": Signal(range(A)), "word": Signal(range(A * G))}
@@ -184,8 +229,7 @@ class Core(wiring.Component):
                      l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
                      l1["word"].eq(l_row * G + l0["g"])]
         m.d.sync += [l2[key].eq(l1[key]) for key in l1]
-        l_write = Signal()
-        m.d.comb += l_write.eq(l_run & l2["v"])
+        m.d.comb += [l_write.eq(l_run & l2["v"]), l2_last.eq(l2["last"]), l2_row.eq(l2["row"])]
         with m.If(l_write & l2["last"]):
             with m.If(l2["ref"]):
                 m.d.sync += l_ref_wait.eq(0)
@@ -212,9 +256,15 @@ class Core(wiring.Component):
         ]
 
         # -- fire pipeline -------------------------------------------------------------------
+        # Spike words leave at stage 2 into the spike FIFO; a group is issued only if the
+        # FIFO has room for it and for the groups ahead of it.
+        m.submodules.spike_fifo = spike_fifo = SyncFIFO(width=L + max(1, ceil_log2(G)),
+                                                        depth=SPIKE_FIFO_DEPTH)
         fg = Signal(range(G + 1))
         f_issue = Signal()
-        m.d.comb += f_issue.eq(st["fire"] & (fg < G))
+        f1_v, f2_v = Signal(), Signal()
+        room = spike_fifo.level + f1_v + f2_v < SPIKE_FIFO_DEPTH
+        m.d.comb += f_issue.eq(st["fire"] & (fg < G) & room)
         with m.If(f_issue):
             m.d.sync += fg.eq(fg + 1)
         f1 = {"v": Signal(), "g": Signal(range(G))}
@@ -224,8 +274,9 @@ class Core(wiring.Component):
                      f2["v"].eq(f1["v"]), f2["g"].eq(f1["g"]),
                      f2["theta"].eq(ram["theta"].rd.data),
                      f3["v"].eq(f2["v"]), f3["g"].eq(f2["g"])]
+        m.d.comb += [f1_v.eq(f1["v"]), f2_v.eq(f2["v"])]
         fire_busy = Signal()
-        m.d.comb += fire_busy.eq(f_issue | f1["v"] | f2["v"] | f3["v"])
+        m.d.comb += fire_busy.eq((st["fire"] & (fg < G)) | f1["v"] | f2["v"] | f3["v"])
 
         any_active = Signal()
         m.d.comb += any_active.eq(n_active != 0)
@@ -248,11 +299,15 @@ class Core(wiring.Component):
                                             r.vth_shift)),
             ]
             spikes.append(soma.o.payload.s)
+        spike_pending = self._spike_stream(m, spike_fifo, Cat(*spikes), f2["v"], f2["g"])
 
         # -- memory ports: the bus owns them while idle, the passes otherwise -----------------
+        # The passes own the memory ports while they run; a step is busy until its last
+        # spike has been taken too.
+        running = Signal()
         busy = Signal()
-        m.d.comb += busy.eq(~st["idle"] | l_run)
-        self._bus_ports(m, regs.mem, ram, axon, ~busy)
+        m.d.comb += [running.eq(~st["idle"] | l_run), busy.eq(running | spike_pending)]
+        self._bus_ports(m, regs.mem, ram, axon, ~running)
         rd = {name: ram[name].rd for name in ram}
         rd2 = {name: ram[name].rd2 for name in ram if ram[name].rd2 is not None}
         wr = {name: ram[name].wr for name in ram}
@@ -263,11 +318,12 @@ class Core(wiring.Component):
             rd2["p_table"].addr.eq((l_t - rd2["t_last"].data)[:cfg.ts_bits]),
             rd2["hebb"].addr.eq(l1["word"]),
         ]
-        with m.If(busy):
+        with m.If(running):
             # SCAN appends to this step's bank of the active list.
             m.d.comb += [wr["active"].addr.eq(Cat(n_active[:abits], bank)),
-                         wr["active"].data.eq(axon.rows.payload),
-                         wr["active"].en.eq(st["scan"] & axon.rows.valid)]
+                         wr["active"].data.row.eq(sc_row),
+                         wr["active"].data.common.eq(sc_common),
+                         wr["active"].en.eq(sc_v)]
             m.d.comb += [
                 rd["active"].addr.eq(Cat(ik[:abits], bank)),
                 rd["active"].en.eq(~i_stall),
@@ -311,38 +367,34 @@ class Core(wiring.Component):
         with m.If(l_write):
             m.d.comb += regs.add_plastic_updates.eq(L)
         m.d.comb += [
-            regs.add_cyc_integrate.eq(st["scan"] | st["integ"]),
+            regs.add_cyc_integrate.eq(st["integ"]),
             regs.add_cyc_fire.eq(st["fire"]),
             regs.add_cyc_learn.eq(l_run),
-            regs.add_cyc_step.eq(~st["idle"]),
+            regs.add_cyc_step.eq(~self.ctrl.ready),
         ]
 
         # -- the step sequence ---------------------------------------------------------------
-        m.d.comb += [self.ctrl.ready.eq(st["idle"]), self.ctrl.busy.eq(busy),
+        m.d.comb += [self.ctrl.ready.eq(st["idle"] & ~spike_pending), self.ctrl.busy.eq(busy),
                      regs.busy.eq(busy)]
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += st["idle"].eq(1)
-                with m.If(self.ctrl.start):
+                with m.If(self.ctrl.start & self.ctrl.ready):
                     m.d.comb += axon.start.eq(1)
                     m.d.sync += [learn_now.eq(r.learn), n_active.eq(0), refresh_hit.eq(0),
-                                 bank.eq(~bank)]
+                                 bank.eq(~bank), ik.eq(0), ig.eq(0)]
                     with m.If(r.learn):
                         m.d.comb += regs.t_next.eq(1)
-                    m.next = "SCAN"
-            with m.State("SCAN"):
-                m.d.comb += [st["scan"].eq(1), axon.rows.ready.eq(1)]
+                    m.next = "INTEG"
+            with m.State("INTEG"):
+                # The scanner runs ahead of the integrate pipeline, which takes each row
+                # as soon as it is listed.
+                m.d.comb += [st["integ"].eq(1), axon.rows.ready.eq(1)]
                 with m.If(axon.rows.valid):
-                    m.d.sync += n_active.eq(n_active + 1)
                     m.d.comb += [regs.add_spikes_in.eq(1), regs.add_syn_ops.eq(N)]
                     with m.If(axon.rows.payload == r.refresh):
                         m.d.sync += refresh_hit.eq(1)
-                with m.Elif(axon.idle):
-                    m.d.sync += [ik.eq(0), ig.eq(0)]
-                    m.next = "INTEG"
-            with m.State("INTEG"):
-                m.d.comb += st["integ"].eq(1)
-                with m.If(~i_busy):
+                with m.If(axon.idle & ~sc_v & ~i_busy):
                     m.next = "WAIT"
             with m.State("WAIT"):
                 # f of the previous step is still being read by its learn pass.
@@ -365,8 +417,41 @@ class Core(wiring.Component):
                     m.next = "IDLE"
         return m
 
+    def _spike_stream(self, m, fifo, word, valid, group):
+        """Queue FIRE's spike words and offer their set bits on ``spikes``, one per cycle.
+
+        Returns a signal that is high while a spike of the step has not been taken yet.
+        """
+        L = self._cfg.lanes
+        m.d.comb += [fifo.w_data.eq(Cat(word, group)), fifo.w_en.eq(valid & word.any())]
+        bits = Signal(L)        # spikes of the word being sent, not yet taken
+        g = Signal.like(group)
+        low = Signal(range(L))
+        for b in reversed(range(L)):
+            with m.If(bits[b]):
+                m.d.comb += low.eq(b)
+        rest = Signal(L)
+        m.d.comb += [
+            rest.eq(bits & ~(1 << low)),
+            self.spikes.valid.eq(bits.any()),
+            self.spikes.payload.eq(g * L + low),
+        ]
+        # The next word is loaded as the last bit of this one is taken: no gap between words.
+        with m.If(self.spikes.valid & self.spikes.ready):
+            m.d.sync += bits.eq(rest)
+        with m.If(~bits.any() | (self.spikes.ready & ~rest.any())):
+            m.d.comb += fifo.r_en.eq(1)
+            with m.If(fifo.r_rdy):
+                m.d.sync += [bits.eq(fifo.r_data[:L]), g.eq(fifo.r_data[L:])]
+        pending = Signal()
+        m.d.comb += pending.eq(bits.any() | fifo.r_rdy)
+        return pending
+
     def _bus_ports(self, m, mem, ram, axon, idle):
         """Serve the bus's memory accesses: ``AXON`` at any time, the others while idle.
+
+        The ``axons`` stream shares the axon block's write port with the bus (the bus
+        first: it takes at most one request in two cycles, so the stream is not starved).
 
         Entries of lane-wide words are written with a per-lane write enable (no
         read-modify-write) and read by selecting the lane one cycle later.
@@ -379,12 +464,19 @@ class Core(wiring.Component):
         m.d.comb += lane.eq(mem.index[:lb])
         m.d.comb += mem.stall.eq(Mux(mem.region == Region.AXON,
                                      mem.we & ~axon.set.ready, ~idle))
+        bus_axon = Signal()
         m.d.comb += [
+            bus_axon.eq(mem.write & (mem.region == Region.AXON)),
             axon.peek_addr.eq(mem.index),
-            axon.set.payload.index.eq(mem.index),
-            axon.set.payload.value.eq(mem.data[0]),
-            axon.set.valid.eq(mem.write & (mem.region == Region.AXON)),
+            axon.set.valid.eq(bus_axon | self.axons.valid),
+            self.axons.ready.eq(axon.set.ready & ~bus_axon),
         ]
+        with m.If(bus_axon):
+            m.d.comb += [axon.set.payload.index.eq(mem.index),
+                         axon.set.payload.value.eq(mem.data[0])]
+        with m.Else():
+            m.d.comb += [axon.set.payload.index.eq(self.axons.payload),
+                         axon.set.payload.value.eq(1)]
         read_region = Signal(4)
         read_lane = Signal.like(lane)
         with m.If(mem.read):

@@ -20,7 +20,12 @@ from amaranth.lib.wiring import In, Out
 from glocal.golden.config import CoreConfig
 from glocal.golden.noc import Mesh, Port, RouteTable
 from glocal.rtl import mesh as mesh_rtl
-from glocal.rtl.noc import axon_stream, neuron_stream, table_write_layout
+from glocal.rtl.noc import (
+    axon_stream,
+    neuron_stream,
+    table_read_signature,
+    table_write_layout,
+)
 from glocal.rtl.spikeout import Egress, Ingress
 
 __all__ = ["Fabric"]
@@ -46,6 +51,8 @@ class Fabric(wiring.Component):
     axons : Out(axon_stream(cfg)).array(cores)
     write : In(stream.Signature(table_write_layout)).array(cores)
         Routing-table writes of each core.
+    read : In(table_read_signature).array(cores)
+        Routing-table reads of each core.
     idle : Out(1)
         Every egress and the mesh are empty.
     moves : Out(5).array(cores)
@@ -64,6 +71,7 @@ class Fabric(wiring.Component):
             "spikes": In(neuron_stream(cfg)).array(n),
             "axons": Out(axon_stream(cfg)).array(n),
             "write": In(stream.Signature(table_write_layout(mesh, cfg))).array(n),
+            "read": In(table_read_signature(mesh, cfg)).array(n),
             "idle": Out(1),
             "moves": Out(len(Port)).array(n),
             "injected": Out(bits).array(n),
@@ -84,6 +92,7 @@ class Fabric(wiring.Component):
             m.submodules[f"ingress{c}"] = ig
             wiring.connect(m, wiring.flipped(self.spikes[c]), eg.spikes)
             wiring.connect(m, wiring.flipped(self.write[c]), eg.write)
+            wiring.connect(m, wiring.flipped(self.read[c]), eg.read)
             wiring.connect(m, eg.packets, net.inject[c])
             wiring.connect(m, net.eject[c], ig.packets)
             wiring.connect(m, ig.axons, wiring.flipped(self.axons[c]))

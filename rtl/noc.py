@@ -15,13 +15,14 @@ The two spike streams a core exchanges with the network are defined here, once:
 from __future__ import annotations
 
 from amaranth.hdl import unsigned
-from amaranth.lib import data, stream
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
 
 from glocal.golden.config import CoreConfig
 from glocal.golden.noc import Mesh, packet_fields, ptr_fields
 
-__all__ = ["packet_layout", "ptr_layout", "table_write_layout", "neuron_stream",
-           "axon_stream"]
+__all__ = ["packet_layout", "ptr_layout", "table_write_layout", "table_read_signature",
+           "neuron_stream", "axon_stream"]
 
 
 def packet_layout(mesh: Mesh, cfg: CoreConfig) -> data.StructLayout:
@@ -46,6 +47,22 @@ def table_write_layout(mesh: Mesh, cfg: CoreConfig) -> data.StructLayout:
         "dest": unsigned(1),
         "addr": range(max(mesh.depth, cfg.neurons)),
         "data": unsigned(width),
+    })
+
+
+def table_read_signature(mesh: Mesh, cfg: CoreConfig) -> wiring.Signature:
+    """A read port of a core's routing table, as seen by the table (the egress).
+
+    ``en`` reads entry ``addr`` of the pointer table (``dest = 0``) or of the destination
+    table (``dest = 1``); ``data`` holds it, zero-extended, in the next cycle. Reads use
+    their own memory ports: they may happen while spikes are being looked up.
+    """
+    layout = table_write_layout(mesh, cfg)
+    return wiring.Signature({
+        "en": In(1),
+        "dest": In(1),
+        "addr": In(layout["addr"].shape),
+        "data": Out(layout["data"].shape),
     })
 
 

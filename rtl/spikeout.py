@@ -7,7 +7,7 @@ packet the router ejects into the axon id it sets in the core's pending axon ban
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -19,6 +19,7 @@ from glocal.rtl.noc import (
     neuron_stream,
     packet_layout,
     ptr_layout,
+    table_read_signature,
     table_write_layout,
 )
 
@@ -50,6 +51,8 @@ class Egress(wiring.Component):
         To the router's local input.
     write : In(stream.Signature(table_write_layout))
         Table writes from the configuration bus; always ready. Write only while ``idle``.
+    read : In(table_read_signature)
+        Table reads from the configuration bus (own memory ports; at any time).
     idle : Out(1)
         No spike offered, none being looked up, no packet waiting.
     """
@@ -60,6 +63,7 @@ class Egress(wiring.Component):
             "spikes": In(neuron_stream(cfg)),
             "packets": Out(stream.Signature(packet_layout(mesh, cfg))),
             "write": In(stream.Signature(table_write_layout(mesh, cfg))),
+            "read": In(table_read_signature(mesh, cfg)),
             "idle": Out(1),
         })
 
@@ -82,6 +86,16 @@ class Egress(wiring.Component):
             ptr_w.en.eq(wr.valid & ~wr.payload.dest),
             dest_w.addr.eq(wr.payload.addr), dest_w.data.eq(wr.payload.data),
             dest_w.en.eq(wr.valid & wr.payload.dest),
+        ]
+
+        ptr_b, dest_b = ptr.read_port(), dest.read_port()
+        rd_dest = Signal()
+        with m.If(self.read.en):
+            m.d.sync += rd_dest.eq(self.read.dest)
+        m.d.comb += [
+            ptr_b.addr.eq(self.read.addr), ptr_b.en.eq(self.read.en & ~self.read.dest),
+            dest_b.addr.eq(self.read.addr), dest_b.en.eq(self.read.en & self.read.dest),
+            self.read.data.eq(Mux(rd_dest, dest_b.data, ptr_b.data)),
         ]
 
         ptr_r, dest_r = ptr.read_port(), dest.read_port()

@@ -6,7 +6,9 @@ bus and runs its steps: even seeds one step at a time, odd seeds in chunks of 1-
 issued back to back (so that learning overlaps the next step's integration). After every
 step (chunk) it reads back and compares the membranes, spikes, timestamps, plastic
 clock, refresh row and the counters' increments; the Hebbian matrix is compared after
-every step (``GLOCAL_HEBB=step``) or after the last (``end``).
+every step (``GLOCAL_HEBB=step``) or after the last (``end``). The ``spikes`` stream is
+taken under random back-pressure and its neuron ids compared with the reference's fired
+neurons of the chunk.
 
 Environment: ``GLOCAL_CFG`` (CoreConfig as JSON), ``GLOCAL_SEEDS`` (``first:last``),
 ``GLOCAL_STEPS``, ``GLOCAL_HEBB``.
@@ -20,7 +22,7 @@ import os
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Reg, Region
@@ -34,10 +36,24 @@ async def _reset(dut):
     dut.bus__req__valid.value = 0
     dut.bus__resp__ready.value = 0
     dut.ctrl__start.value = 0
+    dut.spikes__ready.value = 1
+    dut.axons__valid.value = 0
     await RisingEdge(dut.clk)
     await RisingEdge(dut.clk)
     dut.rst.value = 0
     await RisingEdge(dut.clk)
+
+
+async def take_spikes(dut, taken: list[int], seed: int) -> None:
+    """Take ``spikes`` with ``ready`` high 60 % of the cycles; append every id taken."""
+    rng = np.random.default_rng(seed)
+    while True:
+        dut.spikes__ready.value = int(rng.random() < 0.6)
+        await ReadOnly()
+        if int(dut.spikes__valid.value) and int(dut.spikes__ready.value):
+            assert not int(dut.ctrl__ready.value), "ctrl.ready high while a spike was sent"
+            taken.append(int(dut.spikes__payload.value))
+        await RisingEdge(dut.clk)
 
 
 def compare(what: str, got, want) -> None:
@@ -58,6 +74,8 @@ async def core_matches_reference(dut):
     hebb_every = os.environ.get("GLOCAL_HEBB", "step") == "step"
     await _reset(dut)
     drv = CoreDriver(cfg, CocotbPort(dut))
+    taken = []
+    cocotb.start_soon(take_spikes(dut, taken, first))
 
     # A few bad addresses first: each must be refused and flag STATUS.
     for addr, write in ((address(Region.WEIGHT, cfg.axons * cfg.neurons), 1),
@@ -107,6 +125,10 @@ async def core_matches_reference(dut):
                 f"{where}: t, refresh = {(got.t, got.refresh)}, reference {(w.t, w.refresh)}"
             if check_hebb:
                 compare(f"{where}: hebb", got.hebb, w.hebb)
+            fired = sorted(int(i) for j in range(lo, hi) for i in np.flatnonzero(want[j].s))
+            assert sorted(taken) == fired, \
+                f"{where}: spikes stream sent {sorted(taken)}, reference fired {fired}"
+            taken.clear()
             after = await drv.counters()
             inc = {name: after[name] - before[name] for name in after}
             exp = dict.fromkeys(("STEPS", "SPIKES_IN", "SYN_OPS", "SPIKES_OUT",

@@ -43,11 +43,15 @@ class CoreDriver:
         Configuration the core was built with.
     port
         Transport to the core (see the module docstring).
+    core : int
+        The core's index in the memory map (0 for a bare core; its place in a
+        :class:`glocal.rtl.array.CoreArray`).
     """
 
-    def __init__(self, cfg: CoreConfig, port):
+    def __init__(self, cfg: CoreConfig, port, *, core: int = 0):
         self.cfg = cfg
         self.port = port
+        self.core = core
 
     async def write_many(self, region: Region, values, start: int = 0) -> None:
         """Write ``values`` to consecutive entries of ``region`` from ``start``.
@@ -57,14 +61,15 @@ class CoreDriver:
         BusError
             If any write is answered with the error flag.
         """
-        reqs = [(address(region, start + k), 1, int(v) & _MASK) for k, v in enumerate(values)]
+        reqs = [(address(region, start + k, self.core), 1, int(v) & _MASK)
+                for k, v in enumerate(values)]
         for (addr, _, _), (_, err) in zip(reqs, await self.port.transact(reqs), strict=True):
             if err:
                 raise BusError(f"write to {addr:#010x} answered with error")
 
     async def read_many(self, region: Region, count: int, start: int = 0) -> np.ndarray:
         """Read ``count`` consecutive entries of ``region``, sign-extended where signed."""
-        reqs = [(address(region, start + k), 0, 0) for k in range(count)]
+        reqs = [(address(region, start + k, self.core), 0, 0) for k in range(count)]
         out = []
         for (addr, _, _), (data, err) in zip(reqs, await self.port.transact(reqs), strict=True):
             if err:
@@ -115,7 +120,7 @@ class CoreDriver:
     async def send_inputs(self, x) -> None:
         """Set the pending input bits of the active axons of ``x``."""
         active = np.flatnonzero(np.asarray(x))
-        reqs = [(address(Region.AXON, int(i)), 1, 1) for i in active]
+        reqs = [(address(Region.AXON, int(i), self.core), 1, 1) for i in active]
         if reqs and any(err for _, err in await self.port.transact(reqs)):
             raise BusError("an input spike write was answered with error")
 
@@ -186,15 +191,27 @@ class CocotbPort:
         await RisingEdge(dut.clk)
         dut.ctrl__start.value = 0
 
-    async def wait_idle(self):
+    async def wait_idle(self, limit: int | None = None) -> int:
+        """Wait until ``busy`` is low; return the cycles waited.
+
+        Raises
+        ------
+        TimeoutError
+            If ``busy`` is still high after ``limit`` cycles.
+        """
         from cocotb.triggers import ReadOnly, RisingEdge
 
+        cycles = 0
         while True:
             await ReadOnly()
             if not int(self.dut.ctrl__busy.value):
                 break
+            if limit is not None and cycles >= limit:
+                raise TimeoutError(f"busy still high after {limit} cycles")
             await RisingEdge(self.dut.clk)
+            cycles += 1
         await RisingEdge(self.dut.clk)
+        return cycles
 
 
 class AmaranthPort:

@@ -4,6 +4,7 @@ Random cores against the reference model, the bus's refusal of bad requests, and
 on-chip learning changing the response to the next sample.
 """
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -15,22 +16,32 @@ from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Reg, Region, region_size
 from glocal.golden.reference import CoreParams, CoreState, Registers
 from glocal.rtl.core import Core
+from glocal.sim import streams
 from glocal.sim.coredrv import AmaranthPort, CoreDriver, address
 from glocal.sim.cores import RandomRun, random_run
 
 SMALL = CoreConfig(axons=12, neurons=8, lanes=2, acc_bits=12)
 
 
-def simulate(cfg, bench):
-    """Run ``bench(drv)`` against a fresh core; return what it returns."""
+def simulate(cfg, bench, background=()):
+    """Run ``bench(drv)`` against a fresh core; return what it returns.
+
+    ``background`` holds more testbenches ``tb(ctx, *, dut)`` that run beside it (the
+    ``spikes`` stream is always ready unless one of them drives it).
+    """
     dut = Core(cfg=cfg)
     out = {}
 
     async def tb(ctx):
         out["value"] = await bench(CoreDriver(cfg, AmaranthPort(ctx, dut)))
 
+    async def always_ready(ctx, *, dut):
+        ctx.set(dut.spikes.ready, 1)
+
     sim = Simulator(dut)
     sim.add_clock(1e-6)
+    for other in background or (always_ready,):
+        sim.add_testbench(functools.partial(other, dut=dut), background=True)
     sim.add_testbench(tb)
     sim.run()
     return out["value"]
@@ -166,3 +177,100 @@ def test_on_chip_learning_changes_hebb_and_the_next_response():
     assert np.abs(on[2].hebb).sum() > 0 and np.all(off[2].hebb == 0), "H did not learn"
     # The fourth step (learning off) sees the learned H: a different membrane.
     assert not np.array_equal(on[3].u, off[3].u), "learning did not change the response"
+
+
+@pytest.mark.parametrize("cfg,seed", [(CoreConfig(axons=12, neurons=16, lanes=4, acc_bits=12), 11),
+                                      (CoreConfig(axons=6, neurons=9, lanes=1, acc_bits=12), 12),
+                                      (CoreConfig(axons=20, neurons=32, lanes=8), 13)])
+def test_spike_stream_carries_each_steps_fired_set_under_back_pressure(cfg, seed):
+    run = random_run(cfg, seed, 8)
+    # Fire often: a zero threshold exponent and a positive bias.
+    run.params = replace(run.params, bias=np.full(cfg.neurons, 3),
+                         regs=replace(run.params.regs, vth_shift=cfg.vth_shift_range[0]))
+    run.learn = [True] * len(run.xs)
+    want = run.expected(cfg)
+    assert sum(int(w.s.sum()) for w in want) > len(want), "the case fires too little to test"
+    started = [0]
+    taken = []          # (step, neuron id)
+
+    async def sink(ctx, *, dut):
+        rng = np.random.default_rng(seed)
+        while True:
+            ctx.set(dut.spikes.ready, int(rng.random() < 0.4))
+            _, _, valid, ready, nid, step_ready = await ctx.tick().sample(
+                dut.spikes.valid, dut.spikes.ready, dut.spikes.payload, dut.ctrl.ready)
+            if valid and ready:
+                assert not step_ready, f"ready was high while neuron {nid} was being sent"
+                taken.append((started[0] - 1, nid))
+
+    async def bench(drv):
+        await drv.load(replace(run.params, regs=replace(run.params.regs, learn=True)),
+                       run.state)
+        # One step alone, then the rest back to back (learning overlaps integration).
+        await drv.send_inputs(run.xs[0])
+        await drv.port.start()
+        started[0] += 1
+        await drv.port.wait_idle()
+        await drv.send_inputs(run.xs[1])
+        for x in list(run.xs[2:]) + [None]:
+            await drv.port.start()
+            started[0] += 1
+            if x is not None:
+                await drv.send_inputs(x)
+        await drv.port.wait_idle()
+        return await drv.read_state()
+
+    got = simulate(cfg, bench, background=[sink])
+    np.testing.assert_array_equal(got.u, want[-1].u)
+    np.testing.assert_array_equal(got.hebb, want[-1].hebb)
+    for k, w in enumerate(want):
+        ids = [nid for step, nid in taken if step == k]
+        assert len(ids) == len(set(ids)), f"step {k}: a neuron was sent twice: {sorted(ids)}"
+        assert sorted(ids) == list(np.flatnonzero(w.s)), f"step {k}: spikes {sorted(ids)}"
+    assert len(taken) == sum(int(w.s.sum()) for w in want)
+
+
+@pytest.mark.parametrize("cfg,seed", [(SMALL, 21), (CoreConfig(axons=37, neurons=8, lanes=8), 22)])
+def test_axon_stream_sets_the_pending_bank_like_bus_writes(cfg, seed):
+    run = random_run(cfg, seed, 6)
+    run.xs = (np.random.default_rng(seed).random(run.xs.shape) < 0.4).astype(np.int64)
+    want = run.expected(cfg)
+    rng = np.random.default_rng(seed + 100)
+    queue = []          # axon ids for the stream feeder, repeats included
+
+    async def feeder(ctx, *, dut):
+        ctx.set(dut.spikes.ready, 1)
+        while True:
+            if not queue:
+                await ctx.tick()
+                continue
+            await streams.put(ctx, dut.axons, queue[0], idle=int(rng.integers(0, 3)))
+            queue.pop(0)
+
+    async def send(drv, x):
+        """Half the active axons over the bus, the rest (some twice) over the stream."""
+        active = np.flatnonzero(x)
+        by_stream = rng.random(len(active)) < 0.5
+        ids = [int(i) for i in active[by_stream]]
+        queue.extend(ids + ids[: len(ids) // 2])
+        bus_x = np.zeros_like(x)
+        bus_x[active[~by_stream]] = 1
+        await drv.send_inputs(bus_x)
+        while queue:
+            await drv.port.ctx.tick()
+
+    async def bench(drv):
+        await drv.load(run.params, run.state)
+        await send(drv, run.xs[0])
+        for k in range(len(run.xs)):
+            await drv.write_reg(Reg.LEARN, int(run.learn[k]))
+            await drv.port.start()
+            if k + 1 < len(run.xs):
+                await send(drv, run.xs[k + 1])      # into the pending bank while k runs
+            await drv.port.wait_idle()
+            got = await drv.read_state()
+            for name in ("u", "s", "hebb", "t_last"):
+                np.testing.assert_array_equal(getattr(got, name), getattr(want[k], name),
+                                              err_msg=f"step {k}: {name}")
+
+    simulate(cfg, bench, background=[feeder])

@@ -151,3 +151,26 @@ def test_egress_is_busy_from_the_cycle_a_spike_is_offered_until_its_packets_left
     sim.run()
     assert busy == [True, (True, False), (True, True), (True, True), (False, False),
                     (False, False), (False, False)]
+
+
+def test_the_read_port_returns_both_tables_and_lookups_still_work():
+    t = table(4)
+    dut = Egress(mesh=MESH, cfg=CFG, table=t)
+    want = [(0, a, w) for a, w in enumerate(t.pointer_words(MESH))] + \
+           [(1, a, w) for a, w in enumerate(t.dest_words(MESH, CFG))]
+    got = []
+
+    async def reader(ctx):
+        for dest, addr, _ in want:
+            ctx.set(dut.read.en, 1)
+            ctx.set(dut.read.dest, dest)
+            ctx.set(dut.read.addr, addr)
+            await ctx.tick()
+            ctx.set(dut.read.en, 0)
+            ctx.set(dut.read.addr, (addr + 5) % CFG.neurons)   # data must not follow addr
+            got.append(ctx.get(dut.read.data))
+
+    spikes = list(range(CFG.neurons))
+    assert run_egress(dut, spikes, len(expected(t, spikes)), before=reader) == \
+        expected(t, spikes)
+    assert got == [w for _, _, w in want]
