@@ -47,12 +47,14 @@ def main() -> None:
     if args.top == "chip":
         from glocal.rtl.chip import Chip
         top = Chip(cfg=cfg, clk_freq=CLK, baud=CLK / args.divisor)
+        mesh = top.mesh
     else:
         top = Bench(cfg=cfg, cores=1, clk_freq=CLK, baud=CLK / args.divisor)
+        mesh = None
     tag = f"bench_host_link_{args.top}_a{cfg.axons}n{cfg.neurons}d{args.divisor}"
     rows = []
     with SimTransport(top, divisor=args.divisor, build_dir=build_root() / tag) as link:
-        dev = Device(link, cfg=cfg, cores=1, timeout=20.0)
+        dev = Device(link, cfg=cfg, cores=1, mesh=mesh, timeout=20.0)
         dev.check()
 
         def measure(name, action, cycles=None):

@@ -172,7 +172,7 @@ def run_demo(out_dir: str | Path = "out/demo", quick: bool = False) -> int:
     raster0 = None
     hebb_checked = 0
     try:
-        dev = Device(link, cfg=model.cfg, cores=1, timeout=120.0)
+        dev = Device(link, cfg=model.cfg, mesh=chip.mesh, timeout=120.0)
         _load_core(dev, model)
         states = network.zero_states(model)
         with Progress(console=console) as bar:

@@ -1,7 +1,10 @@
-"""The chip as a board or a simulator sees it: host UART in front of the cores.
+"""The chip as a board or a simulator sees it: host UART in front of the core array.
 
-Today the chip has one core (core index 0 of the memory map); the mesh of the many-core
-issue will replace the single core behind the same host interface.
+`Chip` is :class:`glocal.rtl.host.UartHost` on the bus and step control of a
+:class:`glocal.rtl.array.CoreArray` (the cores of a mesh, their spike fabric, the bus
+interconnect and the step synchronisation). The default mesh is one core (`single_core`),
+which behaves as the single-core chip did: its routing table is empty after reset, so
+its spikes go nowhere until the host writes one.
 """
 
 from __future__ import annotations
@@ -11,26 +14,38 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from glocal.golden.config import CoreConfig
-from glocal.rtl.core import Core
+from glocal.golden.noc import Mesh
+from glocal.rtl.array import CoreArray
 from glocal.rtl.host import UartHost
 
-__all__ = ["Chip", "DEFAULT_BAUD"]
+__all__ = ["Chip", "DEFAULT_BAUD", "single_core"]
 
 #: Host link speed on the boards (FTDI USB-serial bridges run it reliably).
 DEFAULT_BAUD = 115_200
 
 
+def single_core(cfg: CoreConfig) -> Mesh:
+    """The default mesh: one core whose table gives each neuron one destination.
+
+    ``depth = neurons`` and ``fanout = 1`` keep the routing memories small (a recurrent
+    one-to-one map fits) on the small FPGAs the one-core chip is built for.
+    """
+    return Mesh(rows=1, cols=1, depth=cfg.neurons, fanout=1)
+
+
 class Chip(wiring.Component):
-    """Host interface plus one core.
+    """Host interface plus the cores of a mesh.
 
     Parameters
     ----------
     cfg : CoreConfig
-        The core's geometry and widths.
+        Every core's geometry and widths.
     clk_freq : float
         Clock frequency in Hz (sets the UART divisor).
     baud : float
         Host link baud rate.
+    mesh : Mesh or None
+        The cores and their routing-table sizes (`single_core` of ``cfg`` if None).
 
     Members
     -------
@@ -39,34 +54,38 @@ class Chip(wiring.Component):
     tx : Out(1)
         Serial line to the host (idle high).
     busy : Out(1)
-        A step is running or the host interface is executing a command.
+        A step is running (a core, or spikes in the fabric) or the host interface is
+        executing a command.
     idle : Out(1)
         Not ``busy``: nothing will change until the host sends a byte (a simulation may
         stop the clock then).
     """
 
-    def __init__(self, *, cfg: CoreConfig, clk_freq: float, baud: float = DEFAULT_BAUD):
+    def __init__(self, *, cfg: CoreConfig, clk_freq: float, baud: float = DEFAULT_BAUD,
+                 mesh: Mesh | None = None):
         # baud may be clk_freq / 4 in simulation: the UART needs at least 4 cycles a bit.
         self._cfg = cfg
         self._clk_freq = clk_freq
         self._baud = baud
+        self._mesh = single_core(cfg) if mesh is None else mesh
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1),
                           "idle": Out(1)})
 
+    @property
+    def mesh(self) -> Mesh:
+        return self._mesh
+
     def elaborate(self, platform):
         m = Module()
-        m.submodules.host = host = UartHost(cfg=self._cfg, cores=1, clk_freq=self._clk_freq,
-                                            baud=self._baud)
-        m.submodules.core = core = Core(cfg=self._cfg)
-        wiring.connect(m, host.bus, core.bus)
-        wiring.connect(m, host.ctrl, core.ctrl)
-        # One core and no network yet: its spikes are taken and dropped (the host reads
-        # them from Region.S); its axons stream stays idle (valid resets low).
-        m.d.comb += core.spikes.ready.eq(1)
+        m.submodules.host = host = UartHost(cfg=self._cfg, mesh=self._mesh,
+                                            clk_freq=self._clk_freq, baud=self._baud)
+        m.submodules.array = array = CoreArray(cfg=self._cfg, mesh=self._mesh)
+        wiring.connect(m, host.bus, array.bus)
+        wiring.connect(m, host.ctrl, array.ctrl)
         m.d.comb += [
             host.rx.eq(self.rx),
             self.tx.eq(host.tx),
-            self.busy.eq(core.ctrl.busy | ~host.idle),
+            self.busy.eq(array.ctrl.busy | ~host.idle),
             self.idle.eq(~self.busy),
         ]
         return m

@@ -51,7 +51,7 @@ class Fabric(wiring.Component):
     axons : Out(axon_stream(cfg)).array(cores)
     write : In(stream.Signature(table_write_layout)).array(cores)
         Routing-table writes of each core.
-    read : In(table_read_signature).array(cores)
+    read : Out(table_read_signature).array(cores)
         Routing-table reads of each core.
     idle : Out(1)
         Every egress and the mesh are empty.
@@ -71,7 +71,7 @@ class Fabric(wiring.Component):
             "spikes": In(neuron_stream(cfg)).array(n),
             "axons": Out(axon_stream(cfg)).array(n),
             "write": In(stream.Signature(table_write_layout(mesh, cfg))).array(n),
-            "read": In(table_read_signature(mesh, cfg)).array(n),
+            "read": Out(table_read_signature(mesh, cfg)).array(n),
             "idle": Out(1),
             "moves": Out(len(Port)).array(n),
             "injected": Out(bits).array(n),

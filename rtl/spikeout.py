@@ -51,7 +51,7 @@ class Egress(wiring.Component):
         To the router's local input.
     write : In(stream.Signature(table_write_layout))
         Table writes from the configuration bus; always ready. Write only while ``idle``.
-    read : In(table_read_signature)
+    read : Out(table_read_signature)
         Table reads from the configuration bus (own memory ports; at any time).
     idle : Out(1)
         No spike offered, none being looked up, no packet waiting.
@@ -63,7 +63,7 @@ class Egress(wiring.Component):
             "spikes": In(neuron_stream(cfg)),
             "packets": Out(stream.Signature(packet_layout(mesh, cfg))),
             "write": In(stream.Signature(table_write_layout(mesh, cfg))),
-            "read": In(table_read_signature(mesh, cfg)),
+            "read": Out(table_read_signature(mesh, cfg)),
             "idle": Out(1),
         })
 

@@ -82,6 +82,11 @@ def run_cocotb(component, *, name: str, test_module: str, build_dir: Path,
     """
     from cocotb_tools.runner import get_runner
 
+    if name in _STD_HEADERS:
+        # The build directory is on the C++ include path and the simulator executable is
+        # named after the top level: the next build would include it as <name>.
+        raise ToolchainError(f"top-level name {name!r} is a C++ standard header; the "
+                             "Verilated executable would shadow it. Pick another name")
     verilator_env()
     if waves is None:
         waves = os.environ.get("GLOCAL_WAVES", "") not in ("", "0")
@@ -97,6 +102,13 @@ def run_cocotb(component, *, name: str, test_module: str, build_dir: Path,
                           log_file=build_dir / "test.log")
     _check_results(results)
     return results
+
+
+#: C++ standard headers the Verilator runtime includes (a top level must not be named so).
+_STD_HEADERS = frozenset({"array", "string", "vector", "memory", "map", "set", "queue",
+                          "deque", "list", "thread", "mutex", "atomic", "chrono", "utility",
+                          "functional", "algorithm", "limits", "cmath", "cstdint", "iostream",
+                          "sstream", "fstream", "tuple", "bitset", "numeric", "random"})
 
 
 def _check_results(results: Path) -> None:
