@@ -19,8 +19,10 @@ __all__ = ["random_model", "random_inputs"]
 
 
 def random_model(cfg: CoreConfig, sizes: Sequence[int], rng: np.random.Generator, *,
-                 steps: int = 6, hebb_mode: str = "reset") -> ChipModel:
-    """A network of ``sizes`` (inputs, hidden…, classes): plastic spiking layers, readout last.
+                 steps: int = 6, hebb_mode: str = "reset", readout: bool = True
+                 ) -> ChipModel:
+    """A network of ``sizes`` (inputs, hidden…, classes): plastic spiking layers, and a
+    non-spiking readout last (or, with ``readout=False``, a plastic spiking layer there too).
 
     Layers may be wider than a core (they are then split by the compiler).
     """
@@ -28,25 +30,25 @@ def random_model(cfg: CoreConfig, sizes: Sequence[int], rng: np.random.Generator
     vth_shift = lo + 2
     layers = []
     for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
-        readout = k == len(sizes) - 2
+        last = readout and k == len(sizes) - 2
         # Weights of about a threshold over a fan-in of a few active inputs.
         scale = (1 << vth_shift) // 2
         w = rng.integers(-scale, 2 * scale, (n_in, n_out))
         w = np.clip(w, -(1 << (cfg.w_bits - 1)), (1 << (cfg.w_bits - 1)) - 1)
         regs = reference.Registers(
-            vth_shift=cfg.u_bits - 2 if readout else vth_shift,
-            decay=(1 << cfg.decay_frac) if readout else int(rng.integers(
+            vth_shift=cfg.u_bits - 2 if last else vth_shift,
+            decay=(1 << cfg.decay_frac) if last else int(rng.integers(
                 1 << (cfg.decay_frac - 2), 1 << cfg.decay_frac)),
-            alpha=0 if readout else int(rng.integers(1 << (cfg.alpha_frac - 2),
-                                                     1 << cfg.alpha_frac)),
-            h_max=0 if readout else cfg.h_max_limit // 2, learn=not readout)
+            alpha=0 if last else int(rng.integers(1 << (cfg.alpha_frac - 2),
+                                                  1 << cfg.alpha_frac)),
+            h_max=0 if last else cfg.h_max_limit // 2, learn=not last)
         layers.append(ChipLayer(
-            f"layer{k}", readout, weight=w.astype(np.int64),
+            f"layer{k}", last, weight=w.astype(np.int64),
             bias=rng.integers(-scale // 4, scale // 4 + 1, n_out),
-            beta=(np.zeros(n_in, np.int64) if readout
+            beta=(np.zeros(n_in, np.int64) if last
                   else rng.integers(-(1 << (cfg.beta_bits - 2)), 1 << (cfg.beta_bits - 2),
                                     n_in)),
-            theta=np.zeros(n_out, np.int64) if readout
+            theta=np.zeros(n_out, np.int64) if last
             else rng.integers(-scale, scale + 1, n_out),
             p_table=reference.decay_table(cfg, float(rng.uniform(0.8, 0.99))),
             regs=regs, scale=1.0))

@@ -70,6 +70,21 @@ def test_an_image_loaded_over_the_uart_computes_what_the_reference_computes(
     assert want.hebb.any()
 
 
+def test_a_plastic_layer_split_over_both_cores_takes_every_input_on_each(chip):
+    rng = np.random.default_rng(11)
+    # One spiking plastic layer of 12 neurons on 8-neuron cores: neurons 0-7 on core 0,
+    # 8-11 on core 1; every input enters both cores; the outputs span both.
+    model = random_model(CFG, (12, 12), rng, steps=5, readout=False)
+    program = compile_model(model, mesh=MESH)
+    assert program.names == ("layer0[0:8]", "layer0[8:12]")
+    chip.load(program, verify=True)
+    res, states = _check(chip, random_inputs(model, rng, 2, rate=0.4), keep_hebb=False)
+    assert res.spikes[:, :, 0].any() and res.spikes[:, :, 1].any()
+    got = chip.read_state([1])[0]
+    np.testing.assert_array_equal(got.hebb, states[1].hebb)
+    assert states[1].hebb.any()
+
+
 def test_packets_counters_match_the_spikes_sent(chip, tmp_path):
     rng = np.random.default_rng(9)
     model = random_model(CFG, (12, 8, 4), rng, steps=4)
