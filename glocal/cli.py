@@ -14,6 +14,38 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(out_dir=args.out, quick=args.quick)
 
 
+def _error(e: Exception) -> int:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from glocal.firmware.compiler import describe
+    from glocal.firmware.runner import compile_file, parse_mesh
+
+    try:
+        mesh = parse_mesh(args.mesh) if args.mesh else None
+        program = compile_file(args.model, args.out, mesh=mesh, neurons=args.neurons)
+    except ValueError as e:   # CompileError, ModelFileError, a bad --mesh or --neurons
+        return _error(e)
+    print(f"{args.out}: {program.mesh.rows}x{program.mesh.cols} mesh of "
+          f"{program.cfg.axons}x{program.cfg.neurons} cores")
+    for line in describe(program):
+        print(f"  {line}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from glocal.firmware.driver import DeviceError
+    from glocal.firmware.runner import run_image
+
+    try:
+        return run_image(args.image, sim=args.sim, port=args.port, baud=args.baud,
+                         samples=args.samples)
+    except (ValueError, DeviceError) as e:   # ImageError, a chip that does not fit
+        return _error(e)
+
+
 def _train(args: argparse.Namespace) -> int:
     from glocal.golden.train import run_cli
 
@@ -47,6 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="out/demo", help="folder for plots and results")
     demo.add_argument("--quick", action="store_true", help="small sizes, for tests")
     demo.set_defaults(func=_demo)
+
+    cp = sub.add_parser("compile", help="compile a model file into a chip image")
+    cp.add_argument("--model", required=True, help="model file (glocal train writes one)")
+    cp.add_argument("--out", required=True, help="image file to write (.glimg)")
+    cp.add_argument("--mesh", help="target mesh as RxC (default: one row of the cores needed)")
+    cp.add_argument("--neurons", type=int, help="neurons per target core (default: the "
+                    "model's; fewer splits wide layers over more cores)")
+    cp.set_defaults(func=_compile)
+
+    rn = sub.add_parser("run", help="run digits test samples through a chip loaded with an "
+                        "image, checked against the chip-level reference")
+    rn.add_argument("--image", required=True, help="image file (glocal compile writes one)")
+    where = rn.add_mutually_exclusive_group(required=True)
+    where.add_argument("--sim", action="store_true", help="the Verilated chip")
+    where.add_argument("--port", help="serial port of a board (/dev/ttyUSB0)")
+    rn.add_argument("--baud", type=int, help="board link baud rate (default: the chip's)")
+    rn.add_argument("--samples", type=int, default=20, help="test samples to run")
+    rn.set_defaults(func=_run)
 
     tr = sub.add_parser("train", help="train a GP/LP/HP network and export it for the chip")
     tr.add_argument("--data", default="digits", help="digits (embedded), mnist, fashion, nmnist")

@@ -7,8 +7,10 @@ mode, each layer's registers, scale and float plasticity parameters, the trainin
 metadata, and a SHA-256 of every array and of the manifest itself. The other entries are
 the integer tensors of each layer (``<layer>.weight``, ``.bias``, ``.beta``, ``.theta``,
 ``.p_table``) at their trained size, plus the float ``.beta_float`` and ``.eta_float``.
-:func:`load_model` pads them to the core's size and returns typed objects whose
-``params`` :func:`glocal.golden.reference.step` takes directly.
+:func:`load_model` returns them at that size too: a layer may have more neurons than one
+core (the image compiler, :mod:`glocal.firmware.compiler`, splits it over several);
+:meth:`ChipLayer.core_params` and :meth:`ChipLayer.wide_params` pad them into the
+:class:`~glocal.golden.reference.CoreParams` that :func:`glocal.golden.reference.step` takes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from glocal.golden import quant
+from glocal.golden import fixed, quant
 from glocal.golden.config import CoreConfig
 from glocal.golden.model import Net
 from glocal.golden.reference import CoreParams, Registers, decay_table
@@ -53,17 +55,25 @@ class Plasticity:
 
 @dataclass(frozen=True)
 class ChipLayer:
-    """One layer = one core.
+    """One layer of the network, at its own size.
+
+    Its fan-in must fit one core's axons; its neurons may fill several cores, split by
+    output neurons (neurons ``i·N … (i+1)·N − 1`` on the ``i``-th core, ``N =
+    cfg.neurons``). Every core of a layer gets all of its axons' ``beta``, the decay
+    table and the registers; each gets its neurons' columns of ``weight``, ``bias`` and
+    ``theta``. Neurons do not interact inside a core, so the split computes exactly what
+    one core as wide as the layer would (:meth:`wide_params`).
 
     Members
     -------
     name : str
-    n_in, n_out : int
-        Axons and neurons used (the rest of the core is zero-padded).
     readout : bool
         The non-spiking integrator whose membranes are the class scores.
-    params : CoreParams
-        Padded to the core's full size, ready for :func:`glocal.golden.reference.step`.
+    weight : ndarray, shape (n_in, n_out)
+    bias, theta : ndarray, shape (n_out,)
+    beta : ndarray, shape (n_in,)
+    p_table : ndarray, shape (2**cfg.ts_bits,)
+    regs : Registers
     scale : float
         Float value of one membrane unit.
     plasticity : Plasticity or None
@@ -71,17 +81,90 @@ class ChipLayer:
     """
 
     name: str
-    n_in: int
-    n_out: int
     readout: bool
-    params: CoreParams
+    weight: np.ndarray
+    bias: np.ndarray
+    beta: np.ndarray
+    theta: np.ndarray
+    p_table: np.ndarray
+    regs: Registers
     scale: float
     plasticity: Plasticity | None = None
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weight.shape[1])
+
+    def check(self, cfg: CoreConfig) -> None:
+        """Raise `ValueError` naming the first member whose shape or range is wrong for
+        cores of configuration ``cfg`` (the layer's own sizes are not limited here)."""
+        if self.weight.ndim != 2:
+            raise ValueError(f"weight must have shape (inputs, neurons), not "
+                             f"{self.weight.shape}")
+        shapes = {"bias": (self.n_out,), "beta": (self.n_in,), "theta": (self.n_out,)}
+        for name, shape in shapes.items():
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"{name} must have shape {shape} for a {self.n_in}→"
+                                 f"{self.n_out} layer, not {getattr(self, name).shape}")
+        for name, bits in (("weight", cfg.w_bits), ("bias", cfg.bias_bits),
+                           ("beta", cfg.beta_bits), ("theta", cfg.theta_bits)):
+            fixed.check_signed(name, getattr(self, name), bits)
+        if self.p_table.shape != (1 << cfg.ts_bits,):
+            raise ValueError(f"p_table must have {1 << cfg.ts_bits} entries, not "
+                             f"{self.p_table.shape[0]}")
+        if self.p_table.min() < 0 or self.p_table.max() > 1 << cfg.p_frac:
+            raise ValueError(f"p_table entries must be in [0, {1 << cfg.p_frac}]")
+        self.regs.check(cfg)
+
+    def cores(self, cfg: CoreConfig) -> int:
+        """Cores of configuration ``cfg`` the layer's neurons fill."""
+        return max(1, -(-self.n_out // cfg.neurons))
+
+    def core_params(self, cfg: CoreConfig, part: int) -> CoreParams:
+        """Parameters of the ``part``-th core of the layer, padded to the core's size.
+
+        Raises
+        ------
+        ValueError
+            If the layer's fan-in exceeds ``cfg.axons`` or ``part`` is not one of its cores.
+        """
+        if not 0 <= part < self.cores(cfg):
+            raise ValueError(f"{self.name} fills {self.cores(cfg)} cores of "
+                             f"{cfg.neurons} neurons; part {part} does not exist")
+        lo, hi = part * cfg.neurons, min((part + 1) * cfg.neurons, self.n_out)
+        return self._params(cfg, cfg.neurons, slice(lo, hi))
+
+    def wide_params(self, cfg: CoreConfig) -> CoreParams:
+        """The whole layer as one core ``cores(cfg) · cfg.neurons`` neurons wide: what its
+        cores compute side by side (the layered reference, :mod:`glocal.golden.network`,
+        steps this; :func:`glocal.golden.reference.step` does not limit the width)."""
+        return self._params(cfg, self.cores(cfg) * cfg.neurons, slice(0, self.n_out))
+
+    def _params(self, cfg: CoreConfig, width: int, cols: slice) -> CoreParams:
+        if self.n_in > cfg.axons:
+            raise ValueError(f"{self.name} has {self.n_in} inputs; a core has {cfg.axons} "
+                             "axons")
+        a = cfg.axons
+        return CoreParams(weight=_pad(self.weight[:, cols], (a, width)),
+                          bias=_pad(self.bias[cols], (width,)), beta=_pad(self.beta, (a,)),
+                          theta=_pad(self.theta[cols], (width,)),
+                          p_table=np.asarray(self.p_table, dtype=np.int64), regs=self.regs)
 
 
 @dataclass(frozen=True)
 class ChipModel:
-    """A network for the chip: cores in order, input to readout."""
+    """A network for the chip: layers in order, input to readout.
+
+    Raises
+    ------
+    ValueError
+        On construction, naming the layer whose arrays do not fit ``cfg``'s widths or
+        whose fan-in differs from the previous layer's neurons.
+    """
 
     cfg: CoreConfig
     layers: tuple[ChipLayer, ...]
@@ -90,6 +173,18 @@ class ChipModel:
     hebb_mode: str
     metadata: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise ValueError("a ChipModel needs at least one layer")
+        for k, layer in enumerate(self.layers):
+            try:
+                layer.check(self.cfg)
+            except ValueError as e:
+                raise ValueError(f"layer {layer.name}: {e}") from None
+            if k and layer.n_in != self.layers[k - 1].n_out:
+                raise ValueError(f"layer {layer.name} has {layer.n_in} inputs; the layer "
+                                 f"before it has {self.layers[k - 1].n_out} neurons")
+
     @property
     def sizes(self) -> tuple[int, ...]:
         return (self.layers[0].n_in, *(layer.n_out for layer in self.layers))
@@ -97,17 +192,17 @@ class ChipModel:
 
 def _pad(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     out = np.zeros(shape, dtype=np.int64)
-    out[tuple(slice(0, n) for n in a.shape)] = a
+    out[tuple(slice(0, n) for n in np.shape(a))] = a
     return out
 
 
-def _core(cfg: CoreConfig, weight, bias, beta, theta, p_table, regs: Registers) -> CoreParams:
-    a, n = cfg.axons, cfg.neurons
-    params = CoreParams(weight=_pad(weight, (a, n)), bias=_pad(bias, (n,)),
-                        beta=_pad(beta, (a,)), theta=_pad(theta, (n,)),
-                        p_table=np.asarray(p_table, dtype=np.int64), regs=regs)
-    params.check(cfg)
-    return params
+def _layer(name: str, readout: bool, weight, bias, beta, theta, p_table, regs: Registers,
+           scale: float, plasticity: Plasticity | None = None) -> ChipLayer:
+    def arr(x):
+        return np.asarray(x, dtype=np.int64)
+
+    return ChipLayer(name, readout, arr(weight), arr(bias), arr(beta), arr(theta),
+                     arr(p_table), regs, scale, plasticity)
 
 
 @torch.no_grad()
@@ -124,25 +219,23 @@ def from_net(net: Net, *, encoding: str, hebb_mode: str, metadata: dict | None =
         regs = Registers(vth_shift=spec.vth_shift, decay=int(q.decay),
                          alpha=int(quant.to_int(q.alpha, "alpha")), h_max=int(q.h_max),
                          learn=layer.plastic)
-        params = _core(cfg, quant.to_int(q.weight, "weight"), quant.to_int(q.bias, "bias"),
-                       quant.to_int(q.beta, "beta"), quant.to_int(q.theta, "theta"),
-                       quant.to_int(q.p_table, "p_table"), regs)
         plast = None
         if layer.plastic:
             plast = Plasticity(alpha=float(layer.alpha), beta=layer.beta.numpy().copy(),
                                eta=layer.eta.numpy().copy(), w_decay=spec.w_decay,
                                h_max=spec.h_max)
-        layers.append(ChipLayer(f"layer{n}", layer.n_in, layer.n_out, False, params,
-                                layer.scale, plast))
+        layers.append(_layer(f"layer{n}", False, quant.to_int(q.weight, "weight"),
+                             quant.to_int(q.bias, "bias"), quant.to_int(q.beta, "beta"),
+                             quant.to_int(q.theta, "theta"),
+                             quant.to_int(q.p_table, "p_table"), regs, layer.scale, plast))
     r = net.readout
     w, b, sc = r.codes(torch.float64)
     regs = Registers(vth_shift=r.vth_shift, decay=1 << cfg.decay_frac, alpha=0, h_max=0,
                      learn=False)
-    params = _core(cfg, quant.to_int(w, "readout weight"), quant.to_int(b, "readout bias"),
-                   np.zeros(r.n_in, np.int64), np.zeros(r.n_out, np.int64),
-                   decay_table(cfg, spec.w_decay), regs)
-    layers.append(ChipLayer(f"layer{len(net.hidden)}", r.n_in, r.n_out, True, params,
-                            float(sc)))
+    layers.append(_layer(f"layer{len(net.hidden)}", True, quant.to_int(w, "readout weight"),
+                         quant.to_int(b, "readout bias"), np.zeros(r.n_in, np.int64),
+                         np.zeros(r.n_out, np.int64), decay_table(cfg, spec.w_decay), regs,
+                         float(sc)))
     return ChipModel(cfg, tuple(layers), spec.steps, encoding, hebb_mode, dict(metadata or {}))
 
 
@@ -163,15 +256,11 @@ def save_model(model: ChipModel, path) -> Path:
     arrays: dict[str, np.ndarray] = {}
     layers = []
     for layer in model.layers:
-        p = layer.params
-        arrays[f"{layer.name}.weight"] = p.weight[:layer.n_in, :layer.n_out].astype(np.int32)
-        arrays[f"{layer.name}.bias"] = p.bias[:layer.n_out].astype(np.int32)
-        arrays[f"{layer.name}.beta"] = p.beta[:layer.n_in].astype(np.int32)
-        arrays[f"{layer.name}.theta"] = p.theta[:layer.n_out].astype(np.int32)
-        arrays[f"{layer.name}.p_table"] = p.p_table.astype(np.int32)
+        for k in _ARRAYS:
+            arrays[f"{layer.name}.{k}"] = getattr(layer, k).astype(np.int32)
         entry = {"name": layer.name, "n_in": layer.n_in, "n_out": layer.n_out,
                  "readout": layer.readout, "scale": layer.scale,
-                 "registers": asdict(p.regs), "plasticity": None}
+                 "registers": asdict(layer.regs), "plasticity": None}
         if layer.plasticity is not None:
             pl = layer.plasticity
             arrays[f"{layer.name}.beta_float"] = pl.beta.astype(np.float32)
@@ -229,20 +318,22 @@ def load_model(path) -> ChipModel:
     for name, a in arrays.items():
         if _sha(a) != sums[name]:
             raise ModelFileError(f"{path}: array {name!r} fails its checksum (file corrupt)")
-    cfg = CoreConfig(**manifest["core_config"])
-    layers = []
-    for e in manifest["layers"]:
-        n = e["name"]
-        try:
-            params = _core(cfg, *(arrays[f"{n}.{k}"].astype(np.int64) for k in _ARRAYS),
-                           Registers(**e["registers"]))
-        except ValueError as err:
-            raise ModelFileError(f"{path}: layer {n}: {err}") from err
-        plast = None
-        if e["plasticity"] is not None:
-            plast = Plasticity(beta=arrays[f"{n}.beta_float"], eta=arrays[f"{n}.eta_float"],
-                               **e["plasticity"])
-        layers.append(ChipLayer(n, e["n_in"], e["n_out"], e["readout"], params, e["scale"],
-                                plast))
-    return ChipModel(cfg, tuple(layers), manifest["steps"], manifest["encoding"],
-                     manifest["hebb_mode"], manifest["metadata"])
+    try:
+        cfg = CoreConfig(**manifest["core_config"])
+        layers = []
+        for e in manifest["layers"]:
+            n = e["name"]
+            plast = None
+            if e["plasticity"] is not None:
+                plast = Plasticity(beta=arrays[f"{n}.beta_float"],
+                                   eta=arrays[f"{n}.eta_float"], **e["plasticity"])
+            layer = _layer(n, e["readout"], *(arrays[f"{n}.{k}"] for k in _ARRAYS),
+                           Registers(**e["registers"]), e["scale"], plast)
+            if (layer.n_in, layer.n_out) != (e["n_in"], e["n_out"]):
+                raise ValueError(f"layer {n}: weight is {layer.n_in}×{layer.n_out}, the "
+                                 f"manifest says {e['n_in']}×{e['n_out']}")
+            layers.append(layer)
+        return ChipModel(cfg, tuple(layers), manifest["steps"], manifest["encoding"],
+                         manifest["hebb_mode"], manifest["metadata"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ModelFileError(f"{path}: {err}") from err

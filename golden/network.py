@@ -1,10 +1,15 @@
-"""Chip-level integer reference: the whole network, one core per layer, hop by hop.
+"""Layered integer reference: the whole network, one (possibly wide) core per layer, hop by hop.
 
-Every core computes step ``t`` (:func:`glocal.golden.reference.step`), then spikes travel:
+Every layer computes step ``t`` (:func:`glocal.golden.reference.step`), then spikes travel:
 layer ``l`` at step ``t`` receives layer ``l−1``'s spikes of step ``t−1`` (zeros at the
 first step); the input spikes of step ``t`` feed the first layer directly. Neuron ``j`` of
-one layer drives axon ``j`` of the next (the routing of the chip issues will generalise
-this). The class is the argmax of the readout's final membrane.
+one layer drives axon ``j`` of the next. The class is the argmax of the readout's final
+membrane.
+
+A layer with more neurons than a core is stepped as one core as wide as the cores it fills
+(:meth:`glocal.golden.export.ChipLayer.wide_params`): its state is the states of those
+cores side by side. :mod:`glocal.golden.chip` runs the same network placed on a mesh
+(``firmware/compiler.py`` places it), and must agree with this bit for bit.
 """
 
 from __future__ import annotations
@@ -43,8 +48,15 @@ class NetworkRun:
 
 
 def zero_states(model: ChipModel, batch: tuple[int, ...] = ()) -> list[CoreState]:
-    """Every core after reset."""
-    return [CoreState.zeros(model.cfg, batch) for _ in model.layers]
+    """Every layer after reset (each ``layer.cores(cfg) · cfg.neurons`` neurons wide)."""
+    cfg, z = model.cfg, np.zeros
+    out = []
+    for layer in model.layers:
+        n = layer.cores(cfg) * cfg.neurons
+        out.append(CoreState(u=z(batch + (n,), np.int64), s=z(batch + (n,), np.int64),
+                             hebb=z(batch + (cfg.axons, n), np.int64),
+                             t_last=z(batch + (cfg.axons,), np.int64)))
+    return out
 
 
 def next_sample(states: list[CoreState]) -> list[CoreState]:
@@ -73,14 +85,20 @@ def run_network(model: ChipModel, x_spikes, states: list[CoreState] | None = Non
     if not np.isin(x, (0, 1)).all():
         raise ValueError("input must be spikes (0 or 1); analog encodings cannot drive a core")
     x = x.astype(np.int64)
+    params = []
+    for layer in layers:
+        try:
+            params.append(layer.wide_params(cfg))
+        except ValueError as e:
+            raise ValueError(f"layer {layer.name} cannot run on this core: {e}") from None
     states = list(states) if states is not None else zero_states(model, x.shape[1:-1])
     spikes: list[list[np.ndarray]] = [[] for _ in layers[:-1]]
     for xt in x:
         inputs = [_pad(xt, cfg.axons)] + [
             _pad(st.s[..., :layer.n_out], cfg.axons)
             for st, layer in zip(states[:-1], layers[:-1], strict=True)]
-        states = [reference.step(cfg, layer.params, st, inp)
-                  for layer, st, inp in zip(layers, states, inputs, strict=True)]
+        states = [reference.step(cfg, p, st, inp)
+                  for p, st, inp in zip(params, states, inputs, strict=True)]
         for out, st, layer in zip(spikes, states[:-1], layers[:-1], strict=True):
             out.append(st.s[..., :layer.n_out])
     membrane = states[-1].u[..., :layers[-1].n_out]

@@ -160,7 +160,8 @@ def evaluate_chip(model: export.ChipModel, xs: torch.Tensor, y: np.ndarray
     """Accuracy of the integer reference network (:func:`network.run_network`)."""
     x = xs.numpy().astype(np.int64)
     # Samples in lockstep, as many as keep each (samples, axons, neurons) array near 32 MB.
-    chunk = max(1, (1 << 22) // (model.cfg.axons * model.cfg.neurons))
+    widest = max(layer.cores(model.cfg) for layer in model.layers) * model.cfg.neurons
+    chunk = max(1, (1 << 22) // (model.cfg.axons * widest))
     preds = []
     if model.hebb_mode == HebbMode.RESET:
         for k in range(0, x.shape[1], chunk):

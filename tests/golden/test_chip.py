@@ -18,14 +18,12 @@ def _layers(rng, sizes):
     layers = []
     for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
         p = random_params(CFG, rng, learn=True)
-        mask_w = np.zeros_like(p.weight)
-        mask_w[:n_in, :n_out] = 1
         lo = CFG.vth_shift_range[0]
         regs = reference.Registers(vth_shift=lo + 2, decay=p.regs.decay, alpha=p.regs.alpha,
                                    h_max=p.regs.h_max, learn=k < len(sizes) - 2)
-        p = reference.CoreParams(weight=p.weight * mask_w, bias=p.bias, beta=p.beta,
-                                 theta=p.theta, p_table=p.p_table, regs=regs)
-        layers.append(ChipLayer(f"layer{k}", n_in, n_out, k == len(sizes) - 2, p, 1.0))
+        layers.append(ChipLayer(f"layer{k}", k == len(sizes) - 2, p.weight[:n_in, :n_out],
+                                p.bias[:n_out], p.beta[:n_in], p.theta[:n_out], p.p_table,
+                                regs, 1.0))
     return ChipModel(CFG, tuple(layers), steps=6, encoding="rate", hebb_mode="paper")
 
 
@@ -37,7 +35,7 @@ def _one_core_per_layer(model, mesh):
         if c + 1 < len(model.layers):
             targets = [[Dest(c + 1, j)] for j in range(model.layers[c].n_out)]
         tables.append(noc.route_table(mesh, CFG, targets, core=c))
-    cores = [layer.params for layer in model.layers]
+    cores = [layer.core_params(CFG, 0) for layer in model.layers]
     cores += [chip.idle_core(CFG)] * (mesh.cores - len(cores))
     last = len(model.layers) - 1
     return Program(CFG, mesh, tuple(cores), tuple(tables),

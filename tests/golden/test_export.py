@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from glocal.golden import export
-from glocal.golden.export import ModelFileError, from_net, load_model, save_model
+from glocal.golden.export import ChipModel, ModelFileError, from_net, load_model, save_model
 from glocal.golden.model import Net, NetSpec
+from glocal.golden.network import run_network
 
 
 @pytest.fixture
@@ -25,12 +27,13 @@ def test_round_trip_keeps_every_register_and_array(tmp_path, model):
     assert back.cfg == model.cfg and back.sizes == (64, 24, 10) and back.steps == 8
     assert back.metadata == {"data": "digits"} and back.layers[-1].readout
     for a, b in zip(model.layers, back.layers, strict=True):
-        assert a.params.regs == b.params.regs
+        assert a.regs == b.regs
         for k in ("weight", "bias", "beta", "theta", "p_table"):
-            assert np.array_equal(getattr(a.params, k), getattr(b.params, k)), k
-        b.params.check(back.cfg)
+            assert np.array_equal(getattr(a, k), getattr(b, k)), k
+        b.core_params(back.cfg, 0).check(back.cfg)
+    assert back.layers[0].weight.shape == (64, 24) and back.layers[1].weight.shape == (24, 10)
     assert back.layers[0].plasticity.beta.shape == (64,)
-    assert back.layers[0].params.regs.learn and not back.layers[1].params.regs.learn
+    assert back.layers[0].regs.learn and not back.layers[1].regs.learn
 
 
 def _rewrite(src, dst, edit):
@@ -87,3 +90,43 @@ def test_truncated_or_foreign_files_are_refused(tmp_path, model):
         load_model(other)
     with pytest.raises(ModelFileError, match="does not exist"):
         load_model(tmp_path / "missing.npz")
+
+
+def _widened(model, n_out, neurons):
+    """``model`` on cores of ``neurons`` neurons, its hidden layer widened to ``n_out``."""
+    rng = np.random.default_rng(0)
+    h, r = model.layers
+    hidden = replace(h, weight=rng.integers(-20, 21, (h.n_in, n_out)),
+                     bias=rng.integers(-9, 10, n_out), theta=rng.integers(-50, 51, n_out))
+    readout = replace(r, weight=rng.integers(-20, 21, (n_out, r.n_out)),
+                      beta=np.zeros(n_out, np.int64))
+    return replace(model, cfg=replace(model.cfg, neurons=neurons), layers=(hidden, readout))
+
+
+def test_a_layer_wider_than_a_core_round_trips_and_runs(tmp_path, model):
+    wide = _widened(model, 168, neurons=128)
+    cfg = wide.cfg
+    back = load_model(save_model(wide, tmp_path / "w.npz"))
+    assert back.sizes == (64, 168, 10) and back.layers[0].cores(cfg) == 2
+    assert np.array_equal(back.layers[0].weight, wide.layers[0].weight)
+    second = back.layers[0].core_params(cfg, 1)
+    second.check(cfg)
+    assert np.array_equal(second.weight[:64, :40], wide.layers[0].weight[:, 128:])
+    assert not second.weight[:, 40:].any() and not second.weight[64:].any()
+    x = (np.random.default_rng(1).random((back.steps, 64)) < 0.3).astype(np.int64)
+    run = run_network(back, x)
+    assert run.spikes[0].shape == (back.steps, 168) and run.spikes[0].any()
+    assert run.states[0].u.shape == (256,)   # two cores side by side
+
+
+def test_layers_that_do_not_chain_or_fit_the_widths_are_refused(model):
+    h, r = model.layers
+    with pytest.raises(ValueError, match="layer layer1 has 24 inputs; the layer before it "
+                                         "has 30 neurons"):
+        ChipModel(model.cfg, (replace(h, weight=np.zeros((64, 30), np.int64),
+                                      bias=np.zeros(30, np.int64),
+                                      theta=np.zeros(30, np.int64)), r), 8, "rate", "reset")
+    with pytest.raises(ValueError, match="layer layer0: weight must fit in 8 signed bits"):
+        ChipModel(model.cfg, (replace(h, weight=h.weight + 300), r), 8, "rate", "reset")
+    with pytest.raises(ValueError, match=r"bias must have shape \(24,\)"):
+        ChipModel(model.cfg, (replace(h, bias=h.bias[:3]), r), 8, "rate", "reset")

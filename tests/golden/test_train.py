@@ -50,7 +50,7 @@ def test_other_variants_train_and_export(tmp_path, variant):
     m, _, model = _run(tmp_path, "--model", variant)
     assert m["int_qat_agreement"] == 1.0
     layer = load_model(model).layers[0]
-    assert layer.params.regs.learn == (variant == "lp")
+    assert layer.regs.learn == (variant == "lp")
 
 
 def test_bad_data_set_is_a_clear_error(tmp_path, capsys):

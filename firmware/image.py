@@ -1,0 +1,323 @@
+"""The chip image: the one definition of the file that carries a compiled `Program`.
+
+An image is a zip archive (conventionally ``.glimg``) with two kinds of entries:
+
+``manifest.json``
+    Readable JSON (``unzip -p F.glimg manifest.json``): ``format`` (:data:`FORMAT`),
+    ``version`` (:data:`VERSION`), the target ``core_config`` and ``mesh``, per core its
+    ``name`` (what it holds, ``""`` if idle), its ``registers`` by `Reg` name and its
+    ``regions``: for each memory-map region the array holding its entries from index 0;
+    the ``inputs`` (per input channel, the ``[core, axon]`` pairs it sets) and ``outputs``
+    (``[core, neuron]``); the ``source`` model file's name and SHA-256; ``about`` (what
+    running the image needs: steps, encoding, Hebbian mode, data set); a SHA-256 of every
+    array and one of the manifest itself (``manifest_sha256``, over the rest of it).
+``arrays/core<c>.<REGION>.npy``
+    The entries of one region of one core as memory words, in memory-map order
+    (``WEIGHT`` row-major ``[axon, neuron]``; ``ROUTE_PTR`` and ``ROUTE_DEST`` the packed
+    words of :mod:`glocal.golden.noc`, ``ROUTE_DEST`` only its used entries).
+
+So the image *is* the list of memory writes that load a chip (:func:`writes`), and
+:func:`load` turns it back into the :class:`~glocal.golden.chip.Program` whose
+:func:`glocal.golden.chip.run` says what the loaded chip must compute. A missing, corrupt,
+foreign or other-version file raises :class:`ImageError` naming the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from glocal.golden import hostproto as hp
+from glocal.golden import memmap
+from glocal.golden.chip import Program, ProgramError
+from glocal.golden.config import CoreConfig
+from glocal.golden.memmap import Reg, Region
+from glocal.golden.noc import Dest, Mesh, RouteTable, packet_fields, ptr_fields
+from glocal.golden.reference import CoreParams, Registers
+
+__all__ = ["FORMAT", "VERSION", "SUFFIX", "REGIONS", "ImageError", "Image", "Write", "save",
+           "read", "load", "writes", "file_sha256"]
+
+FORMAT = "glocal-image"
+#: Bumped whenever the layout or meaning of an image changes; :func:`read` accepts only it.
+VERSION = 1
+SUFFIX = ".glimg"
+#: Regions an image fills, in the order :func:`writes` sends them.
+REGIONS = (Region.WEIGHT, Region.BIAS, Region.BETA, Region.THETA, Region.P_TABLE,
+           Region.ROUTE_PTR, Region.ROUTE_DEST)
+_MANIFEST = "manifest.json"
+
+
+class ImageError(ValueError):
+    """An image file is missing, corrupt, foreign or of another version; the message says
+    which, and which entry."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image as read: the program and the manifest's descriptive parts.
+
+    Members
+    -------
+    program : Program
+    source : dict or None
+        ``{"file": name, "sha256": hex}`` of the model file it was compiled from.
+    about : dict
+        What running it needs (``steps``, ``encoding``, ``hebb_mode``, …), as saved.
+    manifest : dict
+        The whole manifest.
+    """
+
+    program: Program
+    source: dict | None
+    about: dict
+    manifest: dict
+
+
+class Write(NamedTuple):
+    """One memory write: ``values`` into ``region`` of ``core`` from ``index``."""
+
+    core: int
+    region: Region
+    index: int
+    values: np.ndarray
+
+
+# -- from a program to memory words and back ------------------------------------------------
+
+def _registers(regs: Registers) -> dict[str, int]:
+    return {r.name: int(v) for r, v in memmap.register_values(regs).items()}
+
+
+def _from_registers(values: dict[str, int]) -> Registers:
+    # The inverse of memmap.register_values, checked by the image round-trip tests.
+    return Registers(vth_shift=values[Reg.VTH_SHIFT.name], decay=values[Reg.DECAY.name],
+                     alpha=values[Reg.ALPHA.name], h_max=values[Reg.H_MAX.name],
+                     learn=bool(values[Reg.LEARN.name]))
+
+
+def _words(program: Program, core: int) -> dict[Region, np.ndarray]:
+    p, table = program.cores[core], program.tables[core]
+    return {
+        Region.WEIGHT: p.weight.reshape(-1), Region.BIAS: p.bias, Region.BETA: p.beta,
+        Region.THETA: p.theta, Region.P_TABLE: p.p_table,
+        Region.ROUTE_PTR: np.array(table.pointer_words(program.mesh), dtype=np.int64),
+        Region.ROUTE_DEST: np.array(table.dest_words(program.mesh, program.cfg),
+                                    dtype=np.int64),
+    }
+
+
+def _unpack(fields: dict[str, int], word: int) -> dict[str, int]:
+    out, shift = {}, 0
+    for name, width in fields.items():
+        out[name] = (word >> shift) & ((1 << width) - 1)
+        shift += width
+    return out
+
+
+def _table(mesh: Mesh, cfg: CoreConfig, ptr, dest) -> RouteTable:
+    pf, df = ptr_fields(mesh), packet_fields(mesh, cfg)
+    pointers = [(f["base"], f["count"]) for f in (_unpack(pf, int(w)) for w in ptr)]
+    dests = []
+    for w in dest:
+        f = _unpack(df, int(w))
+        dests.append(Dest(mesh.core(f["x"], f["y"]), f["axon"]))
+    return RouteTable(pointers=tuple(pointers), dests=tuple(dests))
+
+
+def writes(program: Program, *, skip_zeros: bool = False) -> list[Write]:
+    """The memory writes that load ``program``: every core's `REGIONS`, then its registers.
+
+    Parameters
+    ----------
+    skip_zeros : bool
+        Leave out runs of zeros long enough to be worth a frame of their own. Only for a
+        chip whose memories are known to hold zeros (just configured or just simulated):
+        what is left out is *not* written.
+    """
+    # A zero run shorter than a frame's overhead costs less to send than to skip.
+    gap = hp.REQUEST_OVERHEAD + hp.RANGE_HEADER + hp.RESPONSE_OVERHEAD
+    out = []
+    for c in range(program.mesh.cores):
+        for region, values in _words(program, c).items():
+            width = memmap.region_width(program.cfg, region, program.mesh)
+            if not skip_zeros:
+                if len(values):
+                    out.append(Write(c, region, 0, values))
+                continue
+            run = max(1, -(-gap // hp.entry_bytes(width)))
+            out += [Write(c, region, lo, values[lo:hi]) for lo, hi in _nonzero_spans(values, run)]
+        regs = memmap.register_values(program.cores[c].regs)
+        first = min(regs)
+        out.append(Write(c, Region.REGS, int(first),
+                         np.array([regs[Reg(r)] for r in range(first, first + len(regs))],
+                                  dtype=np.int64)))
+    return out
+
+
+def _nonzero_spans(values: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """``[lo, hi)`` spans covering every nonzero entry, split at zero runs of ``gap`` or more."""
+    nz = np.flatnonzero(values)
+    if not len(nz):
+        return []
+    cuts = np.flatnonzero(np.diff(nz) > gap)
+    starts = np.concatenate([[nz[0]], nz[cuts + 1]])
+    ends = np.concatenate([nz[cuts], [nz[-1]]]) + 1
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+# -- the file -------------------------------------------------------------------------------
+
+def _sha(a: np.ndarray) -> str:
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _manifest_sha(manifest: dict) -> str:
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file's bytes (how an image names its source model file)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save(program: Program, path, *, source=None, about: dict | None = None) -> Path:
+    """Write ``program`` to the image file ``path``, creating its folder; returns the path.
+
+    Parameters
+    ----------
+    source : path, optional
+        The model file it was compiled from (its name and SHA-256 are recorded).
+    about : dict, optional
+        JSON-serialisable facts for whoever runs the image (steps, encoding, …).
+    """
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    cores = []
+    for c in range(program.mesh.cores):
+        regions = {}
+        for region, values in _words(program, c).items():
+            name = f"core{c}.{region.name}"
+            arrays[name] = values.astype(np.int32)
+            regions[region.name] = {"index": 0, "count": int(len(values)), "array": name}
+        cores.append({"core": c, "name": program.names[c] if program.names else "",
+                      "registers": _registers(program.cores[c].regs), "regions": regions})
+    src = None
+    if source is not None:
+        src = {"file": Path(source).name, "sha256": file_sha256(source)}
+    manifest = {
+        "format": FORMAT, "version": VERSION, "core_config": asdict(program.cfg),
+        "mesh": asdict(program.mesh), "cores": cores,
+        "inputs": [[[d.core, d.axon] for d in ds] for ds in program.inputs],
+        "outputs": [list(o) for o in program.outputs], "source": src,
+        "about": dict(about or {}), "arrays": {k: _sha(v) for k, v in sorted(arrays.items())},
+    }
+    manifest["manifest_sha256"] = _manifest_sha(manifest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+        for name, a in arrays.items():
+            buf = io.BytesIO()
+            np.save(buf, a, allow_pickle=False)
+            z.writestr(f"arrays/{name}.npy", buf.getvalue())
+    return path
+
+
+def _entry(z: zipfile.ZipFile, path: Path, name: str) -> bytes:
+    try:
+        return z.read(name)
+    except KeyError:
+        raise ImageError(f"{path} has no entry {name!r}") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
+        raise ImageError(f"{path}: entry {name!r} is corrupt ({e})") from e
+
+
+def read(path) -> Image:
+    """Read and check an image file written by :func:`save`.
+
+    Raises
+    ------
+    ImageError
+        If the file is missing or not a zip archive, has no manifest or another format
+        or version, or the manifest or an array fails its SHA-256, or the content is not a
+        consistent program for its chip.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"image file {path} does not exist")
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ImageError(f"{path} is not a readable image file (zip): {e}") from e
+    with z:
+        if _MANIFEST not in z.namelist():
+            raise ImageError(f"{path} has no {_MANIFEST}: not a {FORMAT} file")
+        try:
+            manifest = json.loads(_entry(z, path, _MANIFEST).decode())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ImageError(f"{path}: {_MANIFEST} is not valid JSON ({e})") from e
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            got = manifest.get("format") if isinstance(manifest, dict) else manifest
+            raise ImageError(f"{path}: format must be {FORMAT!r}, not {got!r}")
+        if manifest.get("version") != VERSION:
+            raise ImageError(f"{path}: image version {manifest.get('version')!r} is not "
+                             f"supported; this reader reads version {VERSION}")
+        if manifest.get("manifest_sha256") != _manifest_sha(manifest):
+            raise ImageError(f"{path}: {_MANIFEST} fails its checksum (file corrupt or edited)")
+        arrays = {}
+        for name, sha in manifest["arrays"].items():
+            data = _entry(z, path, f"arrays/{name}.npy")
+            try:
+                a = np.load(io.BytesIO(data), allow_pickle=False)
+            except (ValueError, OSError, EOFError) as e:
+                raise ImageError(f"{path}: array {name!r} is unreadable ({e})") from e
+            if _sha(a) != sha:
+                raise ImageError(f"{path}: array {name!r} fails its checksum (file corrupt)")
+            arrays[name] = a.astype(np.int64)
+    try:
+        program = _program(manifest, arrays)
+    except (ProgramError, ValueError, KeyError, TypeError) as e:
+        raise ImageError(f"{path}: not a consistent program: {e}") from e
+    return Image(program=program, source=manifest["source"], about=manifest["about"],
+                 manifest=manifest)
+
+
+def _program(manifest: dict, arrays: dict[str, np.ndarray]) -> Program:
+    cfg = CoreConfig(**manifest["core_config"])
+    mesh = Mesh(**manifest["mesh"])
+    params, tables, names = [], [], []
+    for c, entry in enumerate(manifest["cores"]):
+        if entry["core"] != c:
+            raise ValueError(f"core entry {c} says it is core {entry['core']}")
+        words = {Region[r]: arrays[e["array"]] for r, e in entry["regions"].items()}
+        params.append(CoreParams(
+            weight=words[Region.WEIGHT].reshape(cfg.axons, cfg.neurons),
+            bias=words[Region.BIAS], beta=words[Region.BETA], theta=words[Region.THETA],
+            p_table=words[Region.P_TABLE], regs=_from_registers(entry["registers"])))
+        tables.append(_table(mesh, cfg, words[Region.ROUTE_PTR], words[Region.ROUTE_DEST]))
+        names.append(entry["name"])
+    return Program(cfg, mesh, tuple(params), tuple(tables),
+                   tuple(tuple(Dest(c, a) for c, a in ds) for ds in manifest["inputs"]),
+                   tuple((c, j) for c, j in manifest["outputs"]), tuple(names))
+
+
+def load(path) -> Program:
+    """The program of the image file ``path`` (:func:`read` checks it first).
+
+    Raises
+    ------
+    ImageError
+        As :func:`read`.
+    """
+    return read(path).program
