@@ -102,7 +102,8 @@ class Board(abc.ABC):
             # --timing-allow-fail: nextpnr then writes its report even when the clock is
             # missed, and this function (not nextpnr) refuses the bitstream below.
             platform.build(top, name="glocal", build_dir=str(out_dir), do_program=False,
-                           synth_opts=self.synth_opts, nextpnr_opts="--report report.json --timing-allow-fail")
+                           synth_opts=self.synth_opts,
+                           nextpnr_opts="--report report.json --timing-allow-fail")
         except subprocess.CalledProcessError as e:
             over = _over_capacity(out_dir / "glocal.tim")
             if over:
