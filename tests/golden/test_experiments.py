@@ -315,7 +315,7 @@ def test_continual_chip_point_gp_exports_and_hp_refuses():
     ds = load_digits()
     gp = continual.masked_net((64, 16, 10), Variant.GP, s, 0)
     chip, spikes = continual.chip_point(gp, 2, ds.x_test[:6], 0)
-    w = chip.layers[0].params.weight[:64, :16]
+    w = chip.layers[0].weight
     assert np.count_nonzero(w) <= continual._mask(gp.hidden[0]).masks[2].sum()
     continual.set_task(gp, 2)
     _, qat = evaluate(gp, torch.from_numpy(spikes).float(), ds.y_test[:6], Precision.QAT)
