@@ -58,6 +58,12 @@ def _experiment(args: argparse.Namespace) -> int:
     return run_cli(args.name, vars(args))
 
 
+def _onchip(args: argparse.Namespace) -> int:
+    from glocal.firmware.onchip import run_cli
+
+    return run_cli(args.name, seed=args.seed, samples=args.samples, out=args.out)
+
+
 def _build(args: argparse.Namespace) -> int:
     from glocal.boards.cli import run_build
 
@@ -135,6 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", help="output folder (default out/experiments/<name>)")
     ex.add_argument("--no-progress", action="store_true", help="no progress bars")
     ex.set_defaults(func=_experiment)
+
+    oc = sub.add_parser("onchip", help="one point of an experiment (quick settings) on the "
+                        "simulated chip, learning on chip, compared with the reference")
+    oc.add_argument("name", choices=["fault-tolerance", "few-shot", "continual"])
+    oc.add_argument("--seed", type=int, default=0, help="training and data seed")
+    oc.add_argument("--samples", type=int, default=4,
+                    help="test samples (fault tolerance, continual)")
+    oc.add_argument("--out", help="output folder (default out/experiments/<name>)")
+    oc.set_defaults(func=_onchip)
 
     bd = sub.add_parser("build", help="build an FPGA bitstream with the open toolchain")
     bd.add_argument("--board", required=True, help="icebreaker or ulx3s")

@@ -1,0 +1,472 @@
+"""The three experiments' points on the chip: the Verilated chip driven over its UART by
+`Chip`, learning on chip, compared value by value with the integer reference.
+
+Each experiment module of ``golden/experiments`` has a ``point(...)`` that trains what the
+experiment trains and returns the integer version of one point; this module compiles it,
+loads it into the simulated chip, runs it and compares:
+
+- **fault tolerance** (:func:`fault_tolerance`): the trained network (HP by default,
+  learning on in its hidden core) on corrupted test inputs, each sample from a RESET of
+  neuron and Hebbian state; compared with :func:`glocal.golden.chip.run` (every spike of
+  every core at every step and the outputs) and with
+  :func:`glocal.golden.network.run_network` (outputs, predictions).
+- **few-shot** (:func:`few_shot`): the whole episode on the chip. Core 0 is the feature
+  network's hidden layer, core 1 the plastic layer; core 0's spikes reach core 1's
+  feature axons through the mesh one step later, which is the hop
+  :func:`~glocal.golden.experiments.few_shot.run_chip_episode` models. The label current
+  enters core 1's label axons as external inputs (one spike per step during a support
+  sample). The support samples run with learning on in core 1 and the Hebbian state kept
+  from sample to sample; ``H`` is read back; then the queries run with learning off. The
+  learned ``H``, the query scores ``count·V_th + u`` and the predictions must equal
+  ``run_chip_episode``'s.
+- **continual** (:func:`continual`): the GP network of one task (its weights are
+  ``W⊙M_task``). HP cannot run: the core has no per-synapse plasticity enable for
+  ``H⊙(1 − M)`` (:func:`glocal.golden.experiments.continual.chip_point`).
+
+All three share one target: cores of the experiments' 256 axons and `NEURONS` neurons
+on a 1×2 mesh (`MESH`), so one Verilator build serves them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from glocal.firmware.chip import Chip, Results
+from glocal.firmware.compiler import CompileError, compile_model, describe
+from glocal.golden import chip as golden_chip
+from glocal.golden import network, noc, reference
+from glocal.golden.chip import Program
+from glocal.golden.config import CoreConfig
+from glocal.golden.export import ChipModel
+from glocal.golden.noc import Dest, Mesh
+
+__all__ = ["NEURONS", "MESH", "Trace", "ModelPoint", "EpisodePoint", "open_chip",
+           "target", "trace", "run_model", "episode_program", "run_episode", "fault_tolerance",
+           "few_shot", "continual", "run_cli"]
+
+#: Neurons per target core: the few-shot feature layer (48 in the quick settings) fits one
+#: core, and so does the fault-tolerance / continual hidden layer (32).
+NEURONS = 48
+#: Two cores: a hidden (feature) layer and what it drives. Each neuron drives one axon.
+MESH = Mesh(rows=1, cols=2, depth=64, fanout=2)
+#: Simulated UART: 4 clock cycles per bit, the fastest the UART supports.
+DIVISOR = 4
+
+
+def open_chip(cfg: CoreConfig, mesh: Mesh = MESH, build_dir: Path | None = None):
+    """The Verilated chip of ``cfg`` cores on ``mesh`` behind a `Chip` driver.
+
+    Returns ``(chip, transport)``; close the transport to end the simulation. The build
+    is cached per configuration under ``build_dir`` (default ``<build root>/onchip_…``).
+    """
+    from glocal.firmware.driver import Device
+    from glocal.firmware.transport import SimTransport
+    from glocal.rtl.chip import Chip as RtlChip
+    from glocal.sim.toolchain import build_root
+
+    if build_dir is None:
+        build_dir = build_root() / (f"onchip_a{cfg.axons}n{cfg.neurons}l{cfg.lanes}_"
+                                    f"{mesh.rows}x{mesh.cols}d{mesh.depth}")
+    clk = 1e6 * DIVISOR
+    rtl = RtlChip(cfg=cfg, mesh=mesh, clk_freq=clk, baud=1e6)
+    link = SimTransport(rtl, divisor=DIVISOR, build_dir=Path(build_dir))
+    return Chip(Device(link, cfg=cfg, mesh=mesh, timeout=120.0)), link
+
+
+# -- comparison with the chip-level reference ---------------------------------------------
+
+@dataclass(frozen=True)
+class Trace:
+    """A chip run compared with :func:`glocal.golden.chip.run`, sample after sample.
+
+    Members
+    -------
+    values, mismatches : int
+        Values compared (every core's spikes at every step, the outputs) and how many
+        differ.
+    samples_exact : int
+        Samples whose every value equals the reference's.
+    reference : list of ChipRun
+    """
+
+    values: int
+    mismatches: int
+    samples_exact: int
+    reference: list = field(repr=False)
+
+    @property
+    def agreement(self) -> float:
+        return 1.0 - self.mismatches / self.values if self.values else 0.0
+
+
+def trace(program: Program, x: np.ndarray, results: Results, *, keep_hebb: bool,
+          states=None) -> Trace:
+    """Run ``x`` (samples, steps, inputs) through the chip-level reference from ``states``
+    (default: reset), the Hebbian state carried over when ``keep_hebb``, and compare
+    ``results`` (which must hold the spikes)."""
+    if results.spikes is None:
+        raise ValueError("the chip run must keep its spike traces (keep_traces=True)")
+    values = mismatches = exact = 0
+    refs = []
+    for s in range(len(x)):
+        ref = golden_chip.run(program, x[s], states)
+        states = golden_chip.next_sample(ref.states) if keep_hebb else None
+        refs.append(ref)
+        bad = int((results.spikes[s] != ref.spikes).sum())
+        bad += int((results.outputs[s] != ref.output).sum())
+        values += ref.spikes.size + ref.output.size
+        mismatches += bad
+        exact += bad == 0
+    return Trace(values, mismatches, exact, refs)
+
+
+# -- a trained network on corrupted / permuted inputs ---------------------------------------
+
+@dataclass(frozen=True)
+class ModelPoint:
+    """One network on the chip against the references.
+
+    Members
+    -------
+    experiment : str
+    where : list of str
+        What each used core holds.
+    samples : int
+    labels, chip_predictions, reference_predictions : ndarray (samples,)
+        ``reference_predictions`` are :func:`glocal.golden.network.run_network`'s.
+    chip_outputs, reference_outputs : ndarray (samples, outputs)
+    agreement : float
+        Fraction of spikes and outputs equal to :func:`glocal.golden.chip.run`.
+    values, mismatches, samples_exact : int
+    network_equal : bool
+        Outputs equal to ``run_network``'s, every sample.
+    learn : list of bool
+        The LEARN register of each used core during the run.
+    cycles_per_sample, syn_ops_per_sample : float
+    load_seconds, run_seconds : float
+    info : dict
+        The point's settings.
+    """
+
+    experiment: str
+    where: list[str]
+    samples: int
+    labels: np.ndarray
+    chip_predictions: np.ndarray
+    reference_predictions: np.ndarray
+    chip_outputs: np.ndarray
+    reference_outputs: np.ndarray
+    agreement: float
+    values: int
+    mismatches: int
+    samples_exact: int
+    network_equal: bool
+    learn: list[bool]
+    cycles_per_sample: float
+    syn_ops_per_sample: float
+    load_seconds: float
+    run_seconds: float
+    info: dict
+
+    @property
+    def chip_accuracy(self) -> float:
+        return float((self.chip_predictions == self.labels).mean())
+
+    @property
+    def reference_accuracy(self) -> float:
+        return float((self.reference_predictions == self.labels).mean())
+
+    @property
+    def exact(self) -> bool:
+        return self.mismatches == 0 and self.network_equal
+
+
+def target(cfg: CoreConfig) -> CoreConfig:
+    """The experiments' cores with `NEURONS` neurons (the chip all points share)."""
+    return replace(cfg, neurons=NEURONS)
+
+
+def run_model(chip: Chip, model: ChipModel, spikes: np.ndarray, labels: np.ndarray, *,
+              experiment: str, info: dict, fresh: bool = True) -> ModelPoint:
+    """Compile ``model``, load it, run ``spikes`` (steps, samples, inputs) sample by sample
+    (each from a RESET, Hebbian state too unless the model persists it) and compare.
+
+    ``fresh``: the chip's memories are zero (a simulation just started), so zero runs of
+    the image are not written.
+    """
+    program = compile_model(model, cfg=chip.device.cfg, mesh=chip.device.mesh)
+    x = np.ascontiguousarray(np.asarray(spikes, dtype=np.int64).transpose(1, 0, 2))
+    keep_hebb = model.hebb_mode == "persist"
+    t0 = time.monotonic()
+    chip.load(program, skip_zeros=fresh)
+    t_load = time.monotonic() - t0
+    res = chip.run(x, keep_hebb=keep_hebb)
+    t_run = time.monotonic() - t0 - t_load
+    cmp = trace(chip.program, x, res, keep_hebb=keep_hebb)
+    net = network.run_network(model, spikes)
+    used = [c for c, name in enumerate(program.names) if name]
+    return ModelPoint(
+        experiment=experiment, where=describe(program), samples=len(x),
+        labels=np.asarray(labels), chip_predictions=res.predictions,
+        reference_predictions=np.asarray(net.prediction), chip_outputs=res.outputs,
+        reference_outputs=np.asarray(net.membrane), agreement=cmp.agreement,
+        values=cmp.values, mismatches=cmp.mismatches, samples_exact=cmp.samples_exact,
+        network_equal=bool(np.array_equal(res.outputs, net.membrane)),
+        learn=[bool(program.cores[c].regs.learn) for c in used],
+        cycles_per_sample=float(res.cycles.mean()),
+        syn_ops_per_sample=float(res.syn_ops.mean()), load_seconds=t_load,
+        run_seconds=t_run, info=info)
+
+
+def fault_tolerance(settings, *, variant="hp", seed: int = 0, noise="gaussian",
+                    level: float = 0.06, samples: int = 4, chip: Chip | None = None,
+                    build_dir: Path | None = None) -> ModelPoint:
+    """One fault-tolerance point on the chip: ``fault_tolerance.point`` with
+    ``test_samples = samples``, learning on chip in the HP/LP hidden core."""
+    from glocal.golden.experiments import fault_tolerance as ft
+    from glocal.golden.experiments.corrupt import Noise
+    from glocal.golden.model import Variant
+
+    settings = replace(settings, test_samples=samples, progress=False)
+    model, spikes, y = ft.point(settings, Variant(variant), seed, Noise(noise), level)
+    info = {"variant": str(Variant(variant).value), "seed": seed, "noise": str(Noise(noise)),
+            "level": level, "hidden": settings.hidden, "steps": settings.steps}
+    return _on_chip(model, spikes, y, "fault-tolerance", info, chip, build_dir)
+
+
+def continual(settings, *, seed: int = 0, task: int = 1, samples: int = 4,
+              chip: Chip | None = None, build_dir: Path | None = None) -> ModelPoint:
+    """Task ``task``'s GP network (after training tasks ``0 … task``) on the chip, on the
+    first ``samples`` test samples of that task's permutation. GP has no plasticity."""
+    from glocal.golden.experiments import continual as cl
+
+    settings = replace(settings, progress=False)
+    model, spikes, y = cl.point(settings, seed, task)
+    info = {"variant": "gp", "seed": seed, "task": task, "tasks": settings.tasks,
+            "hidden": settings.hidden, "steps": settings.steps}
+    return _on_chip(model, spikes[:, :samples], y[:samples], "continual", info, chip,
+                    build_dir)
+
+
+def _on_chip(model, spikes, y, experiment, info, chip, build_dir) -> ModelPoint:
+    if chip is not None:
+        return run_model(chip, model, spikes, y, experiment=experiment, info=info,
+                         fresh=False)
+    chip, link = open_chip(target(model.cfg), build_dir=build_dir)
+    try:
+        return run_model(chip, model, spikes, y, experiment=experiment, info=info)
+    finally:
+        link.close()
+
+
+# -- a few-shot episode, the feature stage included -----------------------------------------
+
+def episode_program(ep, cfg: CoreConfig, mesh: Mesh = MESH) -> Program:
+    """The whole episode as one program: the feature layer on core 0, the plastic layer
+    (learning on) on core 1; inputs ``0 … inputs−1`` are the image, input ``inputs + k``
+    the label axon of episode class ``k``; outputs are the ``ways`` plastic neurons.
+
+    Raises
+    ------
+    CompileError
+        If the cores differ from the episode's in anything but neurons, a layer does not
+        fit one core, or the mesh has fewer than 2 cores.
+    """
+    layer = ep.features.layers[0]
+    nf, ways = ep.n_features, ep.ways
+    for name, c in (("feature network", ep.features.cfg), ("plastic layer", ep.cfg)):
+        if replace(c, neurons=cfg.neurons, lanes=cfg.lanes) != cfg:
+            raise CompileError(f"the {name}'s cores ({c}) differ from the target's ({cfg}) "
+                               "in more than neurons and lanes")
+    if layer.n_out > cfg.neurons or layer.n_out != nf:
+        raise CompileError(f"the feature layer has {layer.n_out} neurons; one core has "
+                           f"{cfg.neurons} (and the plastic layer expects {nf})")
+    if nf + ways > cfg.axons or ways > cfg.neurons:
+        raise CompileError(f"the plastic layer needs {nf + ways} axons and {ways} neurons; "
+                           f"a core has {cfg.axons} × {cfg.neurons}")
+    if mesh.cores < 2:
+        raise CompileError(f"an episode needs 2 cores; the mesh has {mesh.cores}")
+    learn = ep.learn
+    n = cfg.neurons
+    # Neurons do not interact inside a core: keeping the first n of the padded layer is exact.
+    plastic = reference.CoreParams(weight=learn.weight[:, :n], bias=learn.bias[:n],
+                                   beta=learn.beta, theta=learn.theta[:n],
+                                   p_table=learn.p_table, regs=learn.regs)
+    cores = [layer.core_params(cfg, 0), plastic] + \
+        [golden_chip.idle_core(cfg)] * (mesh.cores - 2)
+    targets = [[[Dest(1, g)] for g in range(nf)]] + [[]] * (mesh.cores - 1)
+    tables = tuple(noc.route_table(mesh, cfg, t, core=c) for c, t in enumerate(targets))
+    inputs = tuple((Dest(0, i),) for i in range(layer.n_in)) + \
+        tuple((Dest(1, nf + k),) for k in range(ways))
+    names = (f"features[0:{nf}]", f"plastic[0:{ways}]") + ("",) * (mesh.cores - 2)
+    return Program(cfg, mesh, tuple(cores), tables, inputs,
+                   tuple((1, k) for k in range(ways)), names)
+
+
+@dataclass(frozen=True)
+class EpisodePoint:
+    """One few-shot episode on the chip against ``run_chip_episode``.
+
+    Members
+    -------
+    where : list of str
+    shots, ways, support, queries : int
+    query_labels, chip_predictions, reference_predictions : ndarray (queries,)
+    chip_scores, reference_scores : ndarray (queries, ways)
+        ``count·V_th + u`` of the plastic neurons.
+    hebb_equal : bool
+        The ``H`` read back after the support set equals the reference's learned ``H``
+        (and its timestamps, clock and refresh row).
+    hebb_nonzero : int
+        Entries of the learned ``H`` that are not zero.
+    agreement, values, mismatches : as `Trace`, over support and queries
+        (chip-level reference, both cores' spikes).
+    cycles_per_sample, seconds : float
+    info : dict
+    """
+
+    where: list[str]
+    shots: int
+    ways: int
+    support: int
+    queries: int
+    query_labels: np.ndarray
+    chip_predictions: np.ndarray
+    reference_predictions: np.ndarray
+    chip_scores: np.ndarray
+    reference_scores: np.ndarray
+    hebb_equal: bool
+    hebb_nonzero: int
+    agreement: float
+    values: int
+    mismatches: int
+    cycles_per_sample: float
+    load_seconds: float
+    run_seconds: float
+    info: dict
+
+    @property
+    def chip_accuracy(self) -> float:
+        return float((self.chip_predictions == self.query_labels).mean())
+
+    @property
+    def reference_accuracy(self) -> float:
+        return float((self.reference_predictions == self.query_labels).mean())
+
+    @property
+    def exact(self) -> bool:
+        return (self.mismatches == 0 and self.hebb_equal
+                and np.array_equal(self.chip_scores, self.reference_scores)
+                and np.array_equal(self.chip_predictions, self.reference_predictions))
+
+
+def run_episode(chip: Chip, ep, *, fresh: bool = True, info: dict | None = None
+                ) -> EpisodePoint:
+    """Load `episode_program`, learn the support set on chip, read ``H``, turn learning
+    off in the plastic core and run the queries; compare with ``run_chip_episode``."""
+    from glocal.golden.experiments.few_shot import run_chip_episode
+
+    program = episode_program(ep, chip.device.cfg, chip.device.mesh)
+    ways = ep.ways
+    sup = ep.support_x
+    label = np.zeros(sup.shape[:2] + (ways,), np.int64)
+    label[np.arange(len(sup)), :, ep.support_labels] = 1     # every step of the sample
+    x_sup = np.concatenate([sup, label], axis=-1)
+    qry = np.ascontiguousarray(ep.query_x.transpose(1, 0, 2))
+    x_qry = np.concatenate([qry, np.zeros(qry.shape[:2] + (ways,), np.int64)], axis=-1)
+    t0 = time.monotonic()
+    chip.load(program, skip_zeros=fresh)
+    t_load = time.monotonic() - t0
+    # Load cleared the Hebbian state; keep it from here on: the support set accumulates.
+    r_sup = chip.run(x_sup, keep_hebb=True)
+    learned = chip.read_state([1])[0]
+    loaded = chip.program
+    chip.set_plasticity(False, cores=[1])
+    r_qry = chip.run(x_qry, keep_hebb=True)
+    t_run = time.monotonic() - t0 - t_load
+    # The chip-level reference, support then queries, state carried over.
+    c_sup = trace(loaded, x_sup, r_sup, keep_hebb=True)
+    states = golden_chip.next_sample(c_sup.reference[-1].states)
+    c_qry = trace(chip.program, x_qry, r_qry, keep_hebb=True, states=states)
+    # The experiment's reference.
+    ref_pred, ref_score, ref_state = run_chip_episode(ep)
+    n = chip.device.cfg.neurons
+    hebb_equal = (np.array_equal(learned.hebb, ref_state.hebb[:, :n])
+                  and np.array_equal(learned.t_last, ref_state.t_last)
+                  and (learned.t, learned.refresh) == (int(ref_state.t), int(ref_state.refresh)))
+    count = r_qry.spikes[:, :, 1, :ways].sum(axis=1)
+    score = (count << ep.learn.regs.vth_shift) + r_qry.outputs
+    return EpisodePoint(
+        where=describe(program), shots=int(len(sup) // ways), ways=ways, support=len(sup),
+        queries=len(qry), query_labels=ep.query_labels, chip_predictions=score.argmax(-1),
+        reference_predictions=np.asarray(ref_pred), chip_scores=score,
+        reference_scores=np.asarray(ref_score), hebb_equal=bool(hebb_equal),
+        hebb_nonzero=int(np.count_nonzero(learned.hebb)),
+        agreement=1.0 - (c_sup.mismatches + c_qry.mismatches) / (c_sup.values + c_qry.values),
+        values=c_sup.values + c_qry.values, mismatches=c_sup.mismatches + c_qry.mismatches,
+        cycles_per_sample=float(np.concatenate([r_sup.cycles, r_qry.cycles]).mean()),
+        load_seconds=t_load, run_seconds=t_run, info=info or {})
+
+
+def few_shot(settings, *, seed: int = 0, shots: int = 1, chip: Chip | None = None,
+             build_dir: Path | None = None) -> EpisodePoint:
+    """One ``ways``-way ``shots``-shot test episode (``few_shot.point``) wholly on chip."""
+    from glocal.golden.experiments import few_shot as fs
+
+    settings = replace(settings, progress=False)
+    ep = fs.point(settings, seed, shots)
+    info = {"seed": seed, "hidden": settings.hidden, "steps": settings.steps,
+            "test_classes": list(settings.test_classes)}
+    if chip is not None:
+        return run_episode(chip, ep, fresh=False, info=info)
+    chip, link = open_chip(target(ep.cfg), build_dir=build_dir)
+    try:
+        return run_episode(chip, ep, info=info)
+    finally:
+        link.close()
+
+
+# -- command line ---------------------------------------------------------------------------
+
+def run_cli(name: str, *, seed: int = 0, samples: int = 4, out: Path | None = None) -> int:
+    """`glocal onchip <name>`: the experiment's quick point on the simulated chip; prints
+    the comparison and writes ``<out>/<name>-onchip.json``. Returns 0 if bit-exact."""
+    import json
+
+    from glocal.golden.experiments import common
+    from glocal.golden.experiments import continual as cl
+    from glocal.golden.experiments import fault_tolerance as ft
+    from glocal.golden.experiments import few_shot as fs
+
+    t0 = time.monotonic()
+    if name == "fault-tolerance":
+        p = fault_tolerance(ft.Settings.quick(), seed=seed, samples=samples)
+    elif name == "few-shot":
+        p = few_shot(fs.Settings.quick(), seed=seed, shots=1)
+    elif name == "continual":
+        p = continual(cl.Settings.quick(), seed=seed, samples=samples)
+    else:
+        raise ValueError(f"experiment must be fault-tolerance, few-shot or continual, "
+                         f"not {name!r}")
+    summary = {"experiment": name, "exact": p.exact, "agreement": p.agreement,
+               "values": p.values, "mismatches": p.mismatches,
+               "chip_accuracy": p.chip_accuracy, "reference_accuracy": p.reference_accuracy,
+               "cycles_per_sample": p.cycles_per_sample,
+               "wall_seconds": time.monotonic() - t0, "point": common.jsonable(p)}
+    out = Path(out or Path("out/experiments") / name)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}-onchip.json"
+    path.write_text(json.dumps(common.jsonable(summary), indent=1))
+    for line in p.where:
+        print(line)
+    for k in ("exact", "agreement", "values", "mismatches", "chip_accuracy",
+              "reference_accuracy", "cycles_per_sample", "wall_seconds"):
+        print(f"{k}: {summary[k]}")
+    if isinstance(p, EpisodePoint):
+        print(f"hebb_equal: {p.hebb_equal} ({p.hebb_nonzero} nonzero H entries)")
+    print(f"wrote {path}")
+    return 0 if p.exact else 1

@@ -1,0 +1,52 @@
+"""One point of each experiment on the Verilated chip through the driver and its UART,
+learning on chip, equal to the integer reference value for value.
+
+One simulation (1×2 mesh of 256-axon × 48-neuron cores) serves the module; each test
+trains its experiment's quick network and loads it.
+"""
+
+import numpy as np
+import pytest
+
+from glocal.firmware import onchip
+from glocal.golden.config import CoreConfig
+from glocal.golden.experiments import continual, fault_tolerance, few_shot
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def chip():
+    chip, link = onchip.open_chip(onchip.target(CoreConfig()))
+    with link:
+        yield chip
+
+
+def test_a_fault_tolerance_point_learning_on_chip_equals_the_reference(chip):
+    p = onchip.fault_tolerance(fault_tolerance.Settings.quick(), variant="hp", seed=0,
+                               noise="gaussian", level=0.06, samples=3, chip=chip)
+    assert p.learn[0], "the HP hidden core must learn on chip"
+    assert p.values > 0 and p.mismatches == 0, f"{p.mismatches} of {p.values} differ"
+    assert p.samples_exact == p.samples == 3
+    np.testing.assert_array_equal(p.chip_outputs, p.reference_outputs)
+    np.testing.assert_array_equal(p.chip_predictions, p.reference_predictions)
+    assert p.cycles_per_sample > 0
+
+
+def test_a_few_shot_episode_learned_on_chip_equals_run_chip_episode(chip):
+    p = few_shot.Settings.quick(queries=2)
+    e = onchip.few_shot(p, seed=0, shots=1, chip=chip)
+    assert (e.ways, e.support, e.queries) == (5, 5, 10)
+    assert e.hebb_nonzero > 0, "the support set must have written H on chip"
+    assert e.hebb_equal
+    np.testing.assert_array_equal(e.chip_scores, e.reference_scores)
+    np.testing.assert_array_equal(e.chip_predictions, e.reference_predictions)
+    assert e.mismatches == 0, f"{e.mismatches} of {e.values} spikes/outputs differ"
+
+
+def test_a_continual_gp_point_equals_the_reference(chip):
+    p = onchip.continual(continual.Settings.quick(), seed=0, task=1, samples=3, chip=chip)
+    assert p.learn == [False, False]
+    assert p.values > 0 and p.mismatches == 0, f"{p.mismatches} of {p.values} differ"
+    np.testing.assert_array_equal(p.chip_outputs, p.reference_outputs)
+    np.testing.assert_array_equal(p.chip_predictions, p.reference_predictions)
