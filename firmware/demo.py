@@ -42,7 +42,7 @@ NEURONS = 128
 #: Test samples run on the simulated chip. The UART carries most of the wall time
 #: (every core's spikes are read back after every step, about 5.5 s a sample), so this is
 #: a subset of the 360, sized to keep `make demo` within 5 minutes on a fresh machine.
-CHIP_SAMPLES = 12
+CHIP_SAMPLES = 8
 
 
 def _model(console: Console, quick: bool) -> ChipModel:
