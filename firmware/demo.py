@@ -169,7 +169,7 @@ def run_demo(out_dir: str | Path = "out/demo", quick: bool = False) -> int:
                   "spike of every core, every step)",
                   f"{100 * cmp.agreement:.2f} % of {cmp.values} ({cmp.mismatches} differ)")
     table.add_row("samples bit-exact", f"{cmp.samples_exact} / {n_chip}")
-    table.add_row("plasticity on in cores", ", ".join(map(str, plastic)) or "none")
+    table.add_row("on-chip plasticity on in", ", ".join(f"core {c}" for c in plastic) or "no core")
     table.add_row("chip cycles per sample (all cores, RUN answers)", f"{res.cycles.mean():.0f}")
     table.add_row("synaptic ops per sample (all cores)", f"{res.syn_ops.mean():.0f}")
     table.add_row("Verilator build (or reuse) and start", f"{t_build:.1f} s")
