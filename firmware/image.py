@@ -39,6 +39,7 @@ from glocal.golden import hostproto as hp
 from glocal.golden import memmap
 from glocal.golden.chip import Program, ProgramError
 from glocal.golden.config import CoreConfig
+from glocal.golden.digest import array_sha256, manifest_sha256
 from glocal.golden.memmap import Reg, Region
 from glocal.golden.noc import Dest, Mesh, RouteTable, packet_fields, ptr_fields
 from glocal.golden.reference import CoreParams, Registers
@@ -176,17 +177,6 @@ def _nonzero_spans(values: np.ndarray, gap: int) -> list[tuple[int, int]]:
 
 # -- the file -------------------------------------------------------------------------------
 
-def _sha(a: np.ndarray) -> str:
-    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
-    h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
-
-def _manifest_sha(manifest: dict) -> str:
-    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
 def file_sha256(path) -> str:
     """SHA-256 of a file's bytes (how an image names its source model file)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -221,9 +211,10 @@ def save(program: Program, path, *, source=None, about: dict | None = None) -> P
         "mesh": asdict(program.mesh), "cores": cores,
         "inputs": [[[d.core, d.axon] for d in ds] for ds in program.inputs],
         "outputs": [list(o) for o in program.outputs], "source": src,
-        "about": dict(about or {}), "arrays": {k: _sha(v) for k, v in sorted(arrays.items())},
+        "about": dict(about or {}),
+        "arrays": {k: array_sha256(v) for k, v in sorted(arrays.items())},
     }
-    manifest["manifest_sha256"] = _manifest_sha(manifest)
+    manifest["manifest_sha256"] = manifest_sha256(manifest)
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
@@ -273,7 +264,7 @@ def read(path) -> Image:
         if manifest.get("version") != VERSION:
             raise ImageError(f"{path}: image version {manifest.get('version')!r} is not "
                              f"supported; this reader reads version {VERSION}")
-        if manifest.get("manifest_sha256") != _manifest_sha(manifest):
+        if manifest.get("manifest_sha256") != manifest_sha256(manifest):
             raise ImageError(f"{path}: {_MANIFEST} fails its checksum (file corrupt or edited)")
         arrays = {}
         for name, sha in manifest["arrays"].items():
@@ -282,7 +273,7 @@ def read(path) -> Image:
                 a = np.load(io.BytesIO(data), allow_pickle=False)
             except (ValueError, OSError, EOFError) as e:
                 raise ImageError(f"{path}: array {name!r} is unreadable ({e})") from e
-            if _sha(a) != sha:
+            if array_sha256(a) != sha:
                 raise ImageError(f"{path}: array {name!r} fails its checksum (file corrupt)")
             arrays[name] = a.astype(np.int64)
     try:

@@ -15,7 +15,6 @@ core (the image compiler, :mod:`glocal.firmware.compiler`, splits it over severa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ import torch
 
 from glocal.golden import fixed, quant
 from glocal.golden.config import CoreConfig
+from glocal.golden.digest import array_sha256, manifest_sha256
 from glocal.golden.model import Net
 from glocal.golden.reference import CoreParams, Registers, decay_table
 
@@ -239,17 +239,6 @@ def from_net(net: Net, *, encoding: str, hebb_mode: str, metadata: dict | None =
     return ChipModel(cfg, tuple(layers), spec.steps, encoding, hebb_mode, dict(metadata or {}))
 
 
-def _sha(a: np.ndarray) -> str:
-    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
-    h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
-
-def _manifest_sha(manifest: dict) -> str:
-    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
 def save_model(model: ChipModel, path) -> Path:
     """Write ``model`` to ``path`` (``.npz``), creating its folder; returns the path."""
     path = Path(path)
@@ -271,8 +260,8 @@ def save_model(model: ChipModel, path) -> Path:
                 "sizes": list(model.sizes), "readout": len(model.layers) - 1,
                 "steps": model.steps, "encoding": model.encoding, "hebb_mode": model.hebb_mode,
                 "layers": layers, "metadata": model.metadata,
-                "arrays": {k: _sha(v) for k, v in sorted(arrays.items())}}
-    manifest["manifest_sha256"] = _manifest_sha(manifest)
+                "arrays": {k: array_sha256(v) for k, v in sorted(arrays.items())}}
+    manifest["manifest_sha256"] = manifest_sha256(manifest)
     blob = np.frombuffer(json.dumps(manifest, sort_keys=True).encode(), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:  # a file object keeps numpy from appending ".npz"
@@ -309,14 +298,14 @@ def load_model(path) -> ChipModel:
     if manifest.get("version") != VERSION:
         raise ModelFileError(f"{path}: model file version {manifest.get('version')!r} is not "
                              f"supported; this loader reads version {VERSION}")
-    if manifest.get("manifest_sha256") != _manifest_sha(manifest):
+    if manifest.get("manifest_sha256") != manifest_sha256(manifest):
         raise ModelFileError(f"{path}: manifest checksum mismatch (file corrupt or edited)")
     sums = manifest["arrays"]
     if set(sums) != set(arrays):
         raise ModelFileError(f"{path}: arrays {sorted(arrays)} do not match the manifest's "
                              f"{sorted(sums)}")
     for name, a in arrays.items():
-        if _sha(a) != sums[name]:
+        if array_sha256(a) != sums[name]:
             raise ModelFileError(f"{path}: array {name!r} fails its checksum (file corrupt)")
     try:
         cfg = CoreConfig(**manifest["core_config"])

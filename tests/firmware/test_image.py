@@ -12,6 +12,7 @@ from glocal.firmware.compiler import compile_model
 from glocal.firmware.image import ImageError
 from glocal.golden import chip, memmap
 from glocal.golden.config import CoreConfig
+from glocal.golden.digest import manifest_sha256
 from glocal.golden.export import save_model
 from glocal.golden.memmap import Region
 from glocal.golden.noc import Mesh
@@ -93,7 +94,7 @@ def _rewrite(src, dst, edit_manifest=None, edit_array=None, *, resign=False):
     if edit_manifest:
         edit_manifest(m)
     if resign:
-        m["manifest_sha256"] = image._manifest_sha(m)
+        m["manifest_sha256"] = manifest_sha256(m)
     entries["manifest.json"] = json.dumps(m).encode()
     if edit_array:
         name, fn = edit_array

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from glocal.golden import export
+from glocal.golden.digest import manifest_sha256
 from glocal.golden.export import ChipModel, ModelFileError, from_net, load_model, save_model
 from glocal.golden.model import Net, NetSpec
 from glocal.golden.network import run_network
@@ -52,7 +53,7 @@ def test_wrong_version_is_refused_by_name(tmp_path, model):
 
     def bump(m, a):
         m["version"] = export.VERSION + 1
-        m["manifest_sha256"] = export._manifest_sha(m)
+        m["manifest_sha256"] = manifest_sha256(m)
 
     _rewrite(src, tmp_path / "v.npz", bump)
     with pytest.raises(ModelFileError, match=f"version {export.VERSION + 1}"):
