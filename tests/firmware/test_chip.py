@@ -20,6 +20,7 @@ from glocal.firmware.driver import Device, DeviceError
 from glocal.firmware.image import ImageError
 from glocal.golden import hostproto as hp
 from glocal.golden.config import CoreConfig
+from glocal.golden.digest import manifest_sha256
 from glocal.golden.hostproto import Opcode
 from glocal.golden.memmap import Reg, Region
 from glocal.golden.noc import Mesh
@@ -86,7 +87,7 @@ def _damaged(path, tmp_path, how):
     m = json.loads(entries["manifest.json"])
     if how == "version":
         m["version"] = image.VERSION + 1
-        m["manifest_sha256"] = image._manifest_sha(m)
+        m["manifest_sha256"] = manifest_sha256(m)
     else:
         a = np.load(io.BytesIO(entries["arrays/core0.WEIGHT.npy"]))
         a[5] += 1
