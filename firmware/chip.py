@@ -100,8 +100,7 @@ class Chip:
         """
         dev = self.device
         got = dev.ping()
-        want = hp.Ping(version=hp.VERSION, cores=program.mesh.cores & 0xFF,
-                       fingerprint=hp.config_fingerprint(program.cfg), mesh=program.mesh)
+        want = hp.parse_ping(hp.ping_payload(program.cfg, program.mesh.cores, program.mesh))
         if got != want:
             raise DeviceError("load: ping", None,
                               f"the chip reports protocol {got.version}, {got.cores} cores, "

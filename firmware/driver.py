@@ -169,8 +169,8 @@ class Device:
             If the protocol version, core count, configuration or mesh differs.
         """
         got = self.ping()
-        want = hp.Ping(version=hp.VERSION, cores=self.cores & 0xFF,
-                       fingerprint=hp.config_fingerprint(self.cfg), mesh=self.mesh)
+        # What a chip of this geometry answers: the one definition, hostproto's.
+        want = hp.parse_ping(hp.ping_payload(self.cfg, self.cores, self.mesh))
         if got != want:
             raise DeviceError("check", None,
                               f"chip reports version {got.version}, {got.cores} cores, config "
