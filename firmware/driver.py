@@ -39,15 +39,20 @@ class DeviceError(RuntimeError):
         The status code of the response (None for a link failure, see `LinkError`).
     """
 
+    #: What the message says when there is no status code.
+    _no_status = ""
+
     def __init__(self, command: str, status: Status | None, detail: str = ""):
         self.command = command
         self.status = status
-        what = f"status {status.name} ({status:#04x})" if status is not None else "no answer"
-        super().__init__(f"{command}: {what}" + (f", {detail}" if detail else ""))
+        what = f"status {status.name} ({status:#04x})" if status is not None else self._no_status
+        super().__init__(f"{command}: " + ", ".join(p for p in (what, detail) if p))
 
 
 class LinkError(DeviceError):
     """No valid response arrived (timeout, or bytes that are not a response frame)."""
+
+    _no_status = "no answer"
 
 
 @dataclass

@@ -73,7 +73,7 @@ def digits_test_set(info: dict, count: int | None = None) -> tuple[np.ndarray, n
     return xs.numpy().astype(np.int64).transpose(1, 0, 2)[:n], ds.y_test[:n]
 
 
-def open_sim(program: Program, build_dir: Path = Path("build/chip")):
+def open_sim(program: Program, build_dir: Path = Path("build/chip"), *, timeout: float = 120.0):
     """The Verilated chip for ``program``'s cores and mesh, with a `Device` on its UART.
 
     Returns ``(device, transport)``; close the transport to end the simulation.
@@ -84,7 +84,7 @@ def open_sim(program: Program, build_dir: Path = Path("build/chip")):
     clk = 1e6 * SIM_DIVISOR   # a nominal clock: UART divisor = clk / baud = SIM_DIVISOR
     rtl = RtlChip(cfg=program.cfg, mesh=program.mesh, clk_freq=clk, baud=1e6)
     link = SimTransport(rtl, divisor=SIM_DIVISOR, build_dir=Path(build_dir))
-    return Device(link, cfg=program.cfg, mesh=program.mesh, timeout=120.0), link
+    return Device(link, cfg=program.cfg, mesh=program.mesh, timeout=timeout), link
 
 
 @dataclass(frozen=True)
@@ -138,15 +138,24 @@ def compare(program: Program, x: np.ndarray, results: Results, *, keep_hebb: boo
 
 
 def run_image(path, *, sim: bool = False, port: str | None = None, baud: int | None = None,
-              samples: int = 20, build_dir: Path = Path("build/chip")) -> int:
+              samples: int = 20, timeout: float | None = None,
+              build_dir: Path = Path("build/chip")) -> int:
     """`glocal run`: the image's test samples through a chip; prints accuracy, agreement
-    with the reference and costs. Returns 0 if every value agreed."""
+    with the reference and costs. Returns 0 if every value agreed.
+
+    ``port`` is a serial device or any pyserial URL (``socket://host:port`` reaches a
+    board, or a simulated chip, behind a TCP bridge); ``timeout`` is the wait for each
+    answer, 5 s on a board and 120 s in the simulator by default."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     img = image.read(path)
     program, info = img.program, img.about
+    missing = [k for k in ("steps", "encoding") if k not in info]
+    if missing:
+        raise ValueError(f"{path} has no run settings ({', '.join(missing)} missing from its "
+                         "manifest's 'about'); images written by `glocal compile` carry them")
     if info.get("metadata", {}).get("data", "digits") != "digits":
         raise SystemExit(f"{path} was trained on {info['metadata']['data']!r}; `glocal run` "
                          "feeds it the embedded digits")
@@ -158,14 +167,15 @@ def run_image(path, *, sim: bool = False, port: str | None = None, baud: int | N
     if sim:
         console.print(f"building the Verilated chip ({program.mesh.rows}×{program.mesh.cols} "
                       f"cores of {program.cfg.axons}×{program.cfg.neurons})")
-        dev, link = open_sim(program, build_dir)
+        dev, link = open_sim(program, build_dir, timeout=timeout or 120.0)
     else:
         from glocal.firmware.transport import SerialTransport
         from glocal.rtl.chip import DEFAULT_BAUD
 
         baud = baud or DEFAULT_BAUD
         link = SerialTransport(port, baud=baud)
-        dev = Device(link, cfg=program.cfg, mesh=program.mesh, baud=baud)
+        dev = Device(link, cfg=program.cfg, mesh=program.mesh, baud=baud,
+                     timeout=timeout or 5.0)
     keep_hebb = info.get("hebb_mode") == "persist"
     t0 = time.monotonic()
     try:

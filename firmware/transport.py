@@ -55,7 +55,10 @@ class SerialTransport:
             import serial
         except ImportError as e:
             raise TransportError("SerialTransport needs pyserial (pip install pyserial)") from e
-        self._serial = serial.serial_for_url(port, baudrate=baud, timeout=1.0)
+        try:
+            self._serial = serial.serial_for_url(port, baudrate=baud, timeout=1.0)
+        except (serial.SerialException, ValueError) as e:
+            raise TransportError(f"cannot open the serial port {port!r}: {e}") from e
         self._serial.reset_input_buffer()
 
     def write(self, data: bytes) -> None:

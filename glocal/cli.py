@@ -36,13 +36,18 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from glocal.firmware.driver import DeviceError
     from glocal.firmware.runner import run_image
+    from glocal.firmware.transport import TransportError
 
     try:
         return run_image(args.image, sim=args.sim, port=args.port, baud=args.baud,
-                         samples=args.samples)
-    except (ValueError, DeviceError) as e:   # ImageError, a chip that does not fit
+                         samples=args.samples, timeout=args.timeout,
+                         build_dir=Path(args.build_dir))
+    # ImageError, a chip that does not fit, a port that does not open, a silent device
+    except (ValueError, DeviceError, TransportError) as e:
         return _error(e)
 
 
@@ -102,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--port", help="serial port of a board (/dev/ttyUSB0)")
     rn.add_argument("--baud", type=int, help="board link baud rate (default: the chip's)")
     rn.add_argument("--samples", type=int, default=20, help="test samples to run")
+    rn.add_argument("--timeout", type=float,
+                    help="seconds to wait for each answer (default: 5 on a board, 120 in "
+                         "the simulator)")
+    rn.add_argument("--build-dir", default="build/chip",
+                    help="Verilator build folder of --sim (reused while the design is unchanged)")
     rn.set_defaults(func=_run)
 
     tr = sub.add_parser("train", help="train a GP/LP/HP network and export it for the chip")
