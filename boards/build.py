@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 from glocal.boards.board import Board, BuildError
@@ -13,18 +14,28 @@ from glocal.boards.report import BuildReport
 from glocal.boards.top import Top
 from glocal.boards.ulx3s import ULX3S
 from glocal.golden.config import ConfigError, CoreConfig
-from glocal.rtl.chip import Chip
+from glocal.golden.noc import Mesh
+from glocal.rtl.chip import Chip, single_core
+from glocal.rtl.core import memory_bits
 
-__all__ = ["BOARDS", "board_config", "top_level", "build_board"]
+__all__ = ["BOARDS", "DEFAULT_MESHES", "board_config", "board_mesh", "memory_plan",
+           "top_level", "build_board"]
 
 BOARDS: dict[str, type[Board]] = {"icebreaker": ICEBreaker, "ulx3s": ULX3S}
 
-#: Each board's target core. Neither builds clean yet: the iCE40 chip does not fit (its
-#: W and H need SPRAM) and the ECP5 chip misses 100 MHz; docs/boards.md has the figures.
+#: Each board's target core and mesh. Neither builds clean yet: the iCE40 chip does not
+#: fit (its W and H need SPRAM) and the ECP5 chip misses 100 MHz; docs/boards.md has the
+#: figures. On the ECP5-85F (208 DP16KD of 18 kbit), a 256×256 core's W and H are 1 Mbit
+#: (76 blocks with the rest of the core): two fit, four do not. Four 256×128 cores
+#: (0.5 Mbit of W and H each) do, which `memory_plan` prints with each build.
 DEFAULT_CONFIGS = {
     "icebreaker": CoreConfig(axons=64, neurons=64, lanes=2),
-    "ulx3s": CoreConfig(axons=256, neurons=256, lanes=8),
+    "ulx3s": CoreConfig(axons=256, neurons=128, lanes=8),
 }
+DEFAULT_MESHES = {"icebreaker": (1, 1), "ulx3s": (2, 2)}
+
+#: Block-RAM bits each device has (nextpnr's cell type, cells, bits per cell).
+BLOCK_RAM = {"icebreaker": ("ICESTORM_RAM", 30, 4096), "ulx3s": ("DP16KD", 208, 18432)}
 
 
 def board_config(board: str, *, lanes: int | None = None, axons: int | None = None,
@@ -46,24 +57,66 @@ def board_config(board: str, *, lanes: int | None = None, axons: int | None = No
         raise BuildError(f"configuration for {board} is invalid: {e}") from None
 
 
-def top_level(board: str, cfg: CoreConfig, mhz: float) -> Top:
-    """The board's top-level around a one-core chip of configuration ``cfg``."""
-    return Top(board=BOARDS[board](), chip=lambda clk_hz: Chip(cfg=cfg, clk_freq=clk_hz),
-               mhz=mhz)
+def board_mesh(board: str, mesh: str | None = None) -> Mesh:
+    """The chip's mesh on ``board``: ``"RxC"``, or the board's default.
+
+    One core gets `rtl.chip.single_core`'s small routing tables; a mesh of more gets the
+    default `Mesh` tables (1024 destinations, fan-out 16).
+    """
+    if board not in BOARDS:
+        raise BuildError(f"unknown board {board!r}; known boards: {', '.join(BOARDS)}")
+    if mesh is None:
+        rows, cols = DEFAULT_MESHES[board]
+    else:
+        match = re.fullmatch(r"(\d+)x(\d+)", mesh)
+        if match is None or not 1 <= int(match[1]) * int(match[2]) <= 256:
+            raise BuildError(f"--mesh must be RxC with 1 to 256 cores (e.g. 2x2), not {mesh!r}")
+        rows, cols = int(match[1]), int(match[2])
+    return Mesh(rows, cols)
 
 
-def build_board(board: str, *, cfg: CoreConfig, mhz: float | None, out_dir: Path
-                ) -> tuple[BuildReport, Path]:
-    """Build the bitstream of a one-core chip for ``board``; write ``build.json`` beside it."""
+def memory_plan(board: str, cfg: CoreConfig, mesh: Mesh) -> list[str]:
+    """The block-RAM arithmetic of ``mesh`` cores of ``cfg`` on ``board``, as lines.
+
+    Counts the bits the cores store (`rtl.core.memory_bits`); block RAM holds them with
+    some waste (widths and depths round up to a block's shapes), so nextpnr's count,
+    printed after the build, is the one that decides.
+    """
+    cell, count, bits = BLOCK_RAM[board]
+    per = memory_bits(cfg)
+    core = sum(per.values())
+    total = core * mesh.cores
+    return [
+        f"one core: W {per['weight'] / 1024:.0f} kbit + H {per['hebb'] / 1024:.0f} kbit "
+        f"+ other {(core - per['weight'] - per['hebb']) / 1024:.0f} kbit = "
+        f"{core / 1024:.0f} kbit",
+        f"{mesh.cores} cores: {total / 1024:.0f} kbit of the device's {count * bits / 1024:.0f}"
+        f" kbit in {count} {cell} ({100 * total / (count * bits):.0f} % before rounding "
+        f"to block shapes)",
+    ]
+
+
+def top_level(board: str, cfg: CoreConfig, mhz: float, mesh: Mesh | None = None) -> Top:
+    """The board's top-level around a chip of ``mesh`` cores (one core if None) of ``cfg``."""
+    mesh = single_core(cfg) if mesh is None or mesh.cores == 1 else mesh
+    return Top(board=BOARDS[board](),
+               chip=lambda clk_hz: Chip(cfg=cfg, clk_freq=clk_hz, mesh=mesh), mhz=mhz)
+
+
+def build_board(board: str, *, cfg: CoreConfig, mhz: float | None, out_dir: Path,
+                mesh: Mesh | None = None) -> tuple[BuildReport, Path]:
+    """Build the bitstream of a chip for ``board``; write ``build.json`` beside it."""
     b = BOARDS[board]()
     mhz = b.default_mhz if mhz is None else mhz
+    mesh = Mesh(1, 1) if mesh is None else mesh
     try:
         b.pll(mhz)
     except PllError as e:
         raise BuildError(f"--clock {mhz} MHz cannot be made on the {board}: {e}") from None
-    report, bitstream = b.build(top_level(board, cfg, mhz), mhz=mhz, out_dir=out_dir)
+    report, bitstream = b.build(top_level(board, cfg, mhz, mesh), mhz=mhz, out_dir=out_dir)
     (Path(out_dir) / "build.json").write_text(json.dumps({
-        "board": board, "config": dataclasses.asdict(cfg), "requested_mhz": mhz,
+        "board": board, "config": dataclasses.asdict(cfg),
+        "mesh": {"rows": mesh.rows, "cols": mesh.cols}, "requested_mhz": mhz,
         "fmax_mhz": report.fmax_mhz, "timing_met": report.timing_met,
         "resources": {k: dataclasses.asdict(v) for k, v in report.resources.items()},
         "bitstream": str(bitstream)}, indent=2))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -10,28 +9,27 @@ from rich.console import Console
 from rich.table import Table
 
 from glocal.boards.board import BuildError, TimingError, program
-from glocal.boards.build import BOARDS, board_config, build_board
+from glocal.boards.build import BOARDS, board_config, board_mesh, build_board, memory_plan
 
 __all__ = ["run_build", "run_program"]
 
 
 def run_build(*, board: str, lanes: int | None, axons: int | None, neurons: int | None,
-              mhz: float | None, out: str | None, mesh: str = "1x1") -> int:
+              mhz: float | None, out: str | None, mesh: str | None = None) -> int:
     """Build and print the report; exit code 0 only for a bitstream that meets timing."""
     console = Console()
     try:
-        match = re.fullmatch(r"(\d+)x(\d+)", mesh)
-        if match is None:
-            raise BuildError(f"--mesh must look like RxC (e.g. 2x2), not {mesh!r}")
-        if (int(match[1]), int(match[2])) != (1, 1):
-            raise BuildError(f"--mesh {mesh}: the chip has one core until the many-core "
-                             "mesh lands; only 1x1 can be built today")
         cfg = board_config(board, lanes=lanes, axons=axons, neurons=neurons)
+        grid = board_mesh(board, mesh)
         out_dir = Path(out or f"out/build/{board}")
-        console.print(f"building {board}: {cfg.axons}x{cfg.neurons} core, lanes {cfg.lanes} "
-                      f"(the first run compiles the WebAssembly tools and is slow)")
+        console.print(f"building {board}: {grid.rows}x{grid.cols} mesh of {cfg.axons}x"
+                      f"{cfg.neurons} cores, lanes {cfg.lanes} (the first run compiles the "
+                      "WebAssembly tools and is slow)")
+        for line in memory_plan(board, cfg, grid):
+            console.print(f"  {line}")
         with console.status("synthesis, place and route"):
-            report, bitstream = build_board(board, cfg=cfg, mhz=mhz, out_dir=out_dir)
+            report, bitstream = build_board(board, cfg=cfg, mhz=mhz, out_dir=out_dir,
+                                            mesh=grid)
     except TimingError as e:
         console.print(_table(board, e.report))
         console.print(f"[red]error:[/red] {e}")

@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bd = sub.add_parser("build", help="build an FPGA bitstream with the open toolchain")
     bd.add_argument("--board", required=True, help="icebreaker or ulx3s")
-    bd.add_argument("--mesh", default="1x1", help="cores as RxC (today: 1x1)")
+    bd.add_argument("--mesh", help="cores as RxC (default: the board's, 1x1 on the "
+                    "icebreaker, 2x2 on the ulx3s)")
     bd.add_argument("--lanes", type=int, help="neurons per cycle (default: the board's)")
     bd.add_argument("--axons", type=int, help="axons per core (default: the board's)")
     bd.add_argument("--neurons", type=int, help="neurons per core (default: the board's)")

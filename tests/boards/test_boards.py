@@ -3,8 +3,16 @@
 import pytest
 
 from glocal.boards.board import BuildError
-from glocal.boards.build import BOARDS, board_config, build_board, top_level
+from glocal.boards.build import (
+    BOARDS,
+    board_config,
+    board_mesh,
+    build_board,
+    memory_plan,
+    top_level,
+)
 from glocal.boards.cli import run_build
+from glocal.rtl.core import memory_bits
 
 
 @pytest.mark.parametrize("board", list(BOARDS))
@@ -12,7 +20,8 @@ def test_every_board_top_level_elaborates_with_its_default_chip(board, monkeypat
     monkeypatch.setenv("OPENFPGALOADER", "true")  # ULX3S platform checks for the tool
     b = BOARDS[board]()
     cfg = board_config(board)
-    plan = b.platform().prepare(top_level(board, cfg, b.default_mhz), name="glocal")
+    plan = b.platform().prepare(top_level(board, cfg, b.default_mhz, board_mesh(board)),
+                                name="glocal")
     files = plan.files
     assert any(name.endswith(".il") for name in files)
     constraints = next(v for k, v in files.items() if k.endswith((".pcf", ".lpf")))
@@ -37,6 +46,23 @@ def test_cli_exits_nonzero_for_bad_requests(tmp_path, capsys):
     assert run_build(board="nope", lanes=None, axons=None, neurons=None, mhz=None,
                      out=str(tmp_path)) == 2
     assert run_build(board="ulx3s", lanes=None, axons=None, neurons=None, mhz=None,
-                     out=str(tmp_path), mesh="2x2") == 2
+                     out=str(tmp_path), mesh="2by2") == 2
+    assert run_build(board="ulx3s", lanes=None, axons=None, neurons=None, mhz=None,
+                     out=str(tmp_path), mesh="0x3") == 2
     out = " ".join(capsys.readouterr().out.split())
-    assert "unknown board 'nope'" in out and "only 1x1 can be built today" in out
+    assert "unknown board 'nope'" in out
+    assert "--mesh must be RxC with 1 to 256 cores (e.g. 2x2), not '2by2'" in out
+    assert "not '0x3'" in out and not any(tmp_path.iterdir())
+
+
+def test_the_default_ecp5_mesh_has_four_cores_whose_memories_fit_its_block_ram():
+    cfg, mesh = board_config("ulx3s"), board_mesh("ulx3s")
+    assert mesh.cores >= 4 and cfg.lanes >= 8
+    per_core = sum(memory_bits(cfg).values())
+    assert per_core * mesh.cores < 208 * 18432
+    plan = memory_plan("ulx3s", cfg, mesh)
+    assert plan[0].startswith("one core: W 256 kbit + H 256 kbit")
+    assert "4 cores:" in plan[1] and "in 208 DP16KD" in plan[1]
+    # A 256×256 core is twice that: four would not fit.
+    big = board_config("ulx3s", neurons=256)
+    assert sum(memory_bits(big).values()) * 4 > 208 * 18432
