@@ -70,6 +70,10 @@ class Board(abc.ABC):
     bitstream_ext = ".bin"
     #: Extra options of the Yosys ``synth_*`` command.
     synth_opts = ""
+    #: Yosys commands run on the design before ``synth_*`` (after reading it).
+    script_after_read = ""
+    #: Files the Yosys script needs beside the design: ``{name: text}``.
+    build_files: dict[str, str] = {}
 
     @abc.abstractmethod
     def platform(self):
@@ -96,6 +100,8 @@ class Board(abc.ABC):
         out_dir.mkdir(parents=True, exist_ok=True)
         os.environ.update(toolchain_env())
         platform = self.platform()
+        for name, text in self.build_files.items():
+            platform.add_file(name, text)
         report_path = out_dir / "report.json"
         try:
             # The report path is relative: the YoWASP tools see only the build directory.
@@ -103,6 +109,7 @@ class Board(abc.ABC):
             # missed, and this function (not nextpnr) refuses the bitstream below.
             platform.build(top, name="glocal", build_dir=str(out_dir), do_program=False,
                            synth_opts=self.synth_opts,
+                           script_after_read=self.script_after_read,
                            nextpnr_opts="--report report.json --timing-allow-fail")
         except subprocess.CalledProcessError as e:
             over = _over_capacity(out_dir / "glocal.tim")

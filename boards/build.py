@@ -27,10 +27,13 @@ BOARDS: dict[str, type[Board]] = {"icebreaker": ICEBreaker, "ulx3s": ULX3S}
 #: fit (its W and H need SPRAM) and the ECP5 chip misses 100 MHz; docs/boards.md has the
 #: figures. On the ECP5-85F (208 DP16KD of 18 kbit), a 256×256 core's W and H are 1 Mbit
 #: (76 blocks with the rest of the core): two fit, four do not. Four 256×128 cores
-#: (0.5 Mbit of W and H each) do, which `memory_plan` prints with each build.
+#: (0.5 Mbit of W and H each) do, which `memory_plan` prints with each build; their 32
+#: lanes need 128 of the 156 DSPs (`ulx3s.SOFT_MUL`).
 DEFAULT_CONFIGS = {
     "icebreaker": CoreConfig(axons=64, neurons=64, lanes=2),
-    "ulx3s": CoreConfig(axons=256, neurons=128, lanes=8),
+    # acc_bits 18: the sum of 256 8-bit weights needs 16, and 18 is the DSP's input
+    # width, so `alpha·accH` takes one 18×18 multiplier instead of two.
+    "ulx3s": CoreConfig(axons=256, neurons=128, lanes=8, acc_bits=18),
 }
 DEFAULT_MESHES = {"icebreaker": (1, 1), "ulx3s": (2, 2)}
 

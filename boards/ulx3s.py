@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from amaranth.hdl import ClockDomain, Instance, Module, Signal
 from amaranth.lib import io
@@ -15,11 +16,22 @@ from glocal.boards.pll import ecp5_pll
 __all__ = ["ULX3S"]
 
 
+#: Multipliers of two operands of at most 9 bits, or with one of at most 4 bits, are
+#: built in logic (`soft_mul.v`): the 156 18×18 DSPs then suffice for four 8-lane cores
+#: (each lane's two `P·H`, `alpha·accH` and `decay·v` on DSPs, `beta·f` in logic).
+SOFT_MUL = ("techmap -autoproc -map soft_mul_map.vh "
+            "t:$mul r:A_WIDTH<=9 %i r:B_WIDTH<=9 %i t:$mul r:B_WIDTH<=4 %i %u "
+            "t:$mul r:A_WIDTH<=4 %i %u")
+
+
 class ULX3S(Board):
     name = "ulx3s"
     f_ref_mhz = 25.0
     default_mhz = 100.0
     bitstream_ext = ".bit"
+    script_after_read = SOFT_MUL
+    # Not `.v`: the build reads every `.v` file it has as part of the design.
+    build_files = {"soft_mul_map.vh": (Path(__file__).parent / "soft_mul.v").read_text()}
 
     def platform(self):
         # amaranth-boards' ULX3S platform checks for openFPGALoader even when only

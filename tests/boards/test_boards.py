@@ -66,3 +66,64 @@ def test_the_default_ecp5_mesh_has_four_cores_whose_memories_fit_its_block_ram()
     # A 256×256 core is twice that: four would not fit.
     big = board_config("ulx3s", neurons=256)
     assert sum(memory_bits(big).values()) * 4 > 208 * 18432
+
+
+def test_the_soft_multiplier_map_is_exact_for_every_signedness(tmp_path):
+    """Yosys proves (SAT, all inputs) that `soft_mul.v` computes what `$mul` computes, on
+    the narrow multipliers Amaranth writes (Verilog would widen them to the result)."""
+    import subprocess
+
+    from amaranth.back import rtlil
+    from amaranth.hdl import Module, signed
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from glocal.boards.board import toolchain_env
+    from glocal.boards.ulx3s import ULX3S
+
+    class Muls(wiring.Component):
+        # Small widths keep the SAT proof quick; the map is the same for every width.
+        a: In(5)
+        b: In(signed(5))
+        c: In(signed(4))
+        d: In(3)
+        w: In(12)
+        y0: Out(signed(10))
+        y1: Out(signed(9))
+        y2: Out(signed(6))
+        y3: Out(6)
+        y4: Out(signed(16))
+
+        def elaborate(self, platform):
+            m = Module()
+            m.d.comb += [self.y0.eq(self.a * self.b),    # unsigned × signed
+                         self.y1.eq(self.b * self.c),    # signed × signed
+                         self.y2.eq(self.c * self.d),    # signed × unsigned
+                         self.y3.eq(self.d * self.a),    # result truncated
+                         self.y4.eq(self.w * self.d)]    # wide × narrow (B ≤ 4 bits)
+            return m
+
+    class Wide(wiring.Component):
+        w: In(16)
+        y: Out(32)
+
+        def elaborate(self, platform):
+            m = Module()
+            m.d.comb += self.y.eq(self.w * self.w)
+            return m
+
+    (tmp_path / "m.il").write_text(rtlil.convert(Muls(), name="m"))
+    (tmp_path / "w.il").write_text(rtlil.convert(Wide(), name="w"))
+    for name, text in ULX3S.build_files.items():
+        (tmp_path / name).write_text(text)
+    script = "; ".join([
+        "read_rtlil m.il", "read_rtlil w.il", "copy m gold",
+        "cd m", ULX3S.script_after_read, "cd w", ULX3S.script_after_read, "cd",
+        "select -assert-none m/t:$mul",         # every small multiplier was mapped,
+        "select -assert-count 1 w/t:$mul",      # the wide one is left to the DSPs
+        "rename m gate",
+        "miter -equiv -flatten -make_assert gold gate miter",
+        "sat -verify -prove-asserts miter"])
+    done = subprocess.run([toolchain_env()["YOSYS"], "-q", "-p", script], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
