@@ -109,11 +109,12 @@ class Axon(wiring.Component):
             idx = self.set.payload.index
             value = self.set.payload.value
             # Nonzero: set the value's one bits (OR). Zero: clear every plane's bit.
+            bit = Signal(WORD)     # one-hot, WORD wide whatever the width of the index
             m.d.comb += [
+                bit.eq(1 << idx[:bit_bits]),
                 wr.addr.eq(Cat(word_of(idx), pending)),
                 wr.data.eq(value.any().replicate(WORD * planes)),
-                wr.en.eq(Cat(Mux(value[b] | ~value.any(), 1 << idx[:bit_bits], 0)[:WORD]
-                             for b in range(planes))),
+                wr.en.eq(Cat(Mux(value[b] | ~value.any(), bit, 0) for b in range(planes))),
             ]
 
         # Lowest set bit of the word being emitted (``bits``: its axons with a nonzero value,

@@ -386,7 +386,7 @@ class Core(wiring.Component):
         with m.If(running):
             # SCAN appends to this step's bank of the active list.
             m.d.comb += [wr["active"].addr.eq(Cat(n_active[:abits], bank)),
-                         wr["active"].data.eq(sc_row),
+                         wr["active"].data.eq(Cat(sc_row, sc_x)),
                          wr["active"].en.eq(sc_v)]
             m.d.comb += [
                 rd["t_last"].addr.eq(i_row),
