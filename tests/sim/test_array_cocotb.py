@@ -1,10 +1,11 @@
 """Verilated many-core arrays (via cocotb) against the chip-level reference.
 
 Random layered networks with multicast routes and plasticity on, on 1×2, 2×2 and 2×3
-meshes, spike-only and hybrid (mixed SNN/ANN cores with multi-bit activations), every core's spikes, membranes, pending axons, packet counters and Hebbian
-matrix compared with :mod:`glocal.golden.chip` (``sim/array_tb.py``); and the stress
-case where every neuron fires every step with a fan-out above one. ``make test`` runs
-the smaller ones; ``make test-long`` (``pytest -m slow``) the rest.
+meshes, spike-only and hybrid (mixed SNN/ANN cores with multi-bit activations), every
+core's outputs, membranes, pending axons, packet counters and Hebbian matrix compared
+with :mod:`glocal.golden.chip` (``sim/array_tb.py``); and the stress case where every
+neuron fires every step with a fan-out above one. ``make test`` runs the smaller ones;
+``make test-long`` (``pytest -m slow``) the rest.
 """
 
 import dataclasses
