@@ -19,10 +19,15 @@ LEARN(t) has yet to write stalls INTEGRATE(t+1) (row hazard, exact); INTEGRATE t
 rows last. The configuration bus (:mod:`glocal.rtl.regs`) reaches every memory and
 register through the same ports while the core is not busy.
 
+With ``cfg.act_bits > 1`` (hybrid coding, ``docs/core.md``) axons hold multi-bit values
+that travel with their rows to the dendrite (``x·W``) and the learn pass (``x·rnd(β·f)``),
+and the ``MODE`` register can make the core an ANN layer: FIRE then puts out
+``clamp(rnd(I, OUT_SHIFT), 0, act_max)`` instead of spikes, and nothing learns.
+
 Besides the bus, a core has two spike streams (:mod:`glocal.rtl.noc`): ``spikes`` carries
-every neuron that fired, one id per transfer, from a small FIFO behind FIRE (FIRE waits
-when it is full; ``ctrl.ready`` waits until it is empty); ``axons`` sets axons of the
-pending input bank, like bus writes to ``Region.AXON``.
+every neuron that fired (with its value), one id per transfer, from a small FIFO behind
+FIRE (FIRE waits when it is full; ``ctrl.ready`` waits until it is empty); ``axons`` sets
+axons of the pending input bank, like bus writes to ``Region.AXON``.
 """
 
 from __future__ import annotations
