@@ -1,5 +1,6 @@
-"""Compiling a hybrid network: a non-spiking (ANN) feature layer feeding a plastic spiking
-layer and a readout, the structure the paper uses for few-shot learning.
+"""Hybrid coding in the firmware. Compiling a hybrid network: a non-spiking (ANN) feature
+layer feeding a plastic spiking layer and a readout, the structure the paper uses for
+few-shot learning; and the driver injecting multi-bit inputs.
 
 A layer is an ANN layer when its registers say ``Mode.ANN``; the compiler copies them to
 every core of the layer, so the chip-level reference of the compiled program must equal
@@ -13,11 +14,14 @@ import numpy as np
 import pytest
 
 from glocal.firmware.compiler import CompileError, compile_model
+from glocal.firmware.driver import Device
 from glocal.golden import chip, network, reference
 from glocal.golden.config import CoreConfig
 from glocal.golden.export import ChipLayer, ChipModel, load_model, save_model
+from glocal.golden.memmap import Region
 from glocal.golden.noc import Mesh
 from glocal.golden.reference import Mode, Registers
+from glocal.sim.hostmodel import Model, ModelTransport
 
 CFG = CoreConfig(axons=16, neurons=8, lanes=2, acc_bits=16, act_bits=3)
 
@@ -74,3 +78,18 @@ def test_the_model_file_keeps_the_layer_modes(tmp_path):
     back = load_model(save_model(model, tmp_path / "hybrid.npz"))
     assert [int(layer.regs.mode) for layer in back.layers] == [1, 0, 0]
     assert back.layers[0].regs.out_shift == 6
+
+
+def test_the_driver_injects_activations_and_refuses_values_past_act_bits():
+    dev = Device(ModelTransport(Model(CFG, 1)), cfg=CFG, cores=1)
+    values = [i % (CFG.act_max + 1) for i in range(CFG.axons)]
+    dev.inject(0, values)
+    assert dev.read(0, Region.AXON) == values
+    with pytest.raises(ValueError, match=r"inject values must be in \[0, 7\] \(act_bits = 3\), "
+                                         r"not 8"):
+        dev.inject(0, [8] * CFG.axons)
+    spikes = dataclasses.replace(CFG, act_bits=1, acc_bits=13)
+    dev1 = Device(ModelTransport(Model(spikes, 1)), cfg=spikes, cores=1)
+    with pytest.raises(ValueError, match=r"inject values must be in \[0, 1\]"):
+        dev1.inject(0, [2] * spikes.axons)
+    assert dev1.stats.frames == 0
