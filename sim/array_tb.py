@@ -122,9 +122,9 @@ async def array_matches_chip_reference(dut):
             dut._log.info("%s: %d cycles, %d packets", where, cycles, packets)
     if any(kind == "hybrid" for kind, _, _ in runs):
         assert multibit, "the hybrid runs sent no multi-bit activation"
-    dut._log.info("%s: %d steps on a %d×%d mesh, all equal to the reference (%d multi-bit "
-                  "activations)", os.environ.get("GLOCAL_RUNS"), checked, mesh.rows,
-                  mesh.cols, multibit)
+    dut._log.info("%s: %d steps on a %d×%d mesh, all equal to the reference%s",
+                  os.environ.get("GLOCAL_RUNS"), checked, mesh.rows, mesh.cols,
+                  f" ({multibit} multi-bit activations)" if multibit else "")
 
 
 async def refuses_bad_requests(port, cfg: CoreConfig, mesh: Mesh) -> None:
