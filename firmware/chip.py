@@ -212,7 +212,8 @@ class Chip:
         Raises
         ------
         ValueError
-            If ``samples`` has the wrong shape or is not 0/1 (nothing is sent).
+            If ``samples`` has the wrong shape or is not 0/1 (or, with ``act_bits > 1``,
+            not in ``0 .. 2**act_bits − 1``; nothing is sent).
         DeviceError
             If the chip refuses a command.
         """
@@ -221,8 +222,11 @@ class Chip:
         if x.ndim != 3 or x.shape[2] != len(program.inputs):
             raise ValueError(f"samples must have shape (samples, steps, "
                              f"{len(program.inputs)}), not {x.shape}")
-        if not np.isin(x, (0, 1)).all():
-            raise ValueError("samples must be spikes (0 or 1)")
+        if x.size and ((x != x.astype(np.int64)).any() or x.min() < 0
+                       or x.max() > program.cfg.act_max):
+            raise ValueError("samples must be spikes (0 or 1)" if program.cfg.act_max == 1
+                             else f"samples must be integers in [0, {program.cfg.act_max}] "
+                                  f"(act_bits = {program.cfg.act_bits})")
         if learn is not None:
             self.set_plasticity(learn)
         dev, mesh, cfg = self.device, program.mesh, program.cfg

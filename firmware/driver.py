@@ -295,9 +295,15 @@ class Device:
     # -- conveniences over READ/WRITE -----------------------------------------------
 
     def inject(self, core: int, spikes: Sequence[int]) -> None:
-        """Input spikes of the next step of ``core`` (one 0/1 per axon, all axons)."""
+        """Inputs of the next step of ``core``, one per axon, all axons: spikes 0/1, or
+        values ``0 .. 2**act_bits − 1`` on a hybrid chip (nonzero values are ORed into
+        what the mesh delivered, 0 clears)."""
         if len(spikes) != self.cfg.axons:
             raise ValueError(f"inject needs {self.cfg.axons} spikes, not {len(spikes)}")
+        bad = [v for v in spikes if not 0 <= int(v) <= self.cfg.act_max]
+        if bad:
+            raise ValueError(f"inject values must be in [0, {self.cfg.act_max}] "
+                             f"(act_bits = {self.cfg.act_bits}), not {bad[0]}")
         self.write(core, Region.AXON, 0, spikes)
 
     def spikes(self, core: int) -> list[int]:

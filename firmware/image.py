@@ -41,8 +41,8 @@ from glocal.golden.chip import Program, ProgramError
 from glocal.golden.config import CoreConfig
 from glocal.golden.digest import array_sha256, manifest_sha256
 from glocal.golden.memmap import Reg, Region
-from glocal.golden.noc import Dest, Mesh, RouteTable, packet_fields, ptr_fields
-from glocal.golden.reference import CoreParams, Registers
+from glocal.golden.noc import Dest, Mesh, RouteTable, dest_fields, ptr_fields
+from glocal.golden.reference import CoreParams, Mode, Registers
 
 __all__ = ["FORMAT", "VERSION", "SUFFIX", "REGIONS", "ImageError", "Image", "Write", "save",
            "read", "load", "writes", "file_sha256"]
@@ -102,7 +102,10 @@ def _from_registers(values: dict[str, int]) -> Registers:
     # The inverse of memmap.register_values, checked by the image round-trip tests.
     return Registers(vth_shift=values[Reg.VTH_SHIFT.name], decay=values[Reg.DECAY.name],
                      alpha=values[Reg.ALPHA.name], h_max=values[Reg.H_MAX.name],
-                     learn=bool(values[Reg.LEARN.name]))
+                     learn=bool(values[Reg.LEARN.name]),
+                     # Images written before hybrid coding have no MODE/OUT_SHIFT: SNN.
+                     mode=Mode(values.get(Reg.MODE.name, Mode.SNN)),
+                     out_shift=values.get(Reg.OUT_SHIFT.name, 0))
 
 
 def _words(program: Program, core: int) -> dict[Region, np.ndarray]:
@@ -125,7 +128,7 @@ def _unpack(fields: dict[str, int], word: int) -> dict[str, int]:
 
 
 def _table(mesh: Mesh, cfg: CoreConfig, ptr, dest) -> RouteTable:
-    pf, df = ptr_fields(mesh), packet_fields(mesh, cfg)
+    pf, df = ptr_fields(mesh), dest_fields(mesh, cfg)
     pointers = [(f["base"], f["count"]) for f in (_unpack(pf, int(w)) for w in ptr)]
     dests = []
     for w in dest:
@@ -157,11 +160,25 @@ def writes(program: Program, *, skip_zeros: bool = False) -> list[Write]:
             run = max(1, -(-gap // hp.entry_bytes(width)))
             out += [Write(c, region, lo, values[lo:hi]) for lo, hi in _nonzero_spans(values, run)]
         regs = memmap.register_values(program.cores[c].regs)
-        first = min(regs)
-        out.append(Write(c, Region.REGS, int(first),
-                         np.array([regs[Reg(r)] for r in range(first, first + len(regs))],
-                                  dtype=np.int64)))
+        # One write per run of consecutive registers (MODE and OUT_SHIFT come after the
+        # counters).
+        indices = sorted(int(r) for r in regs)
+        for first, last in _runs(indices):
+            out.append(Write(c, Region.REGS, first,
+                             np.array([regs[Reg(r)] for r in range(first, last + 1)],
+                                      dtype=np.int64)))
     return out
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """``(first, last)`` of each run of consecutive integers in sorted ``indices``."""
+    runs: list[tuple[int, int]] = []
+    for i in indices:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
 
 
 def _nonzero_spans(values: np.ndarray, gap: int) -> list[tuple[int, int]]:

@@ -10,10 +10,18 @@ and which core neurons are the outputs.
 axon bitmap; then the spikes travel (:func:`glocal.golden.noc.deliver`) and set the
 destination axons for the *next* step — one step per hop. The external inputs of step
 ``t`` are ORed into the bitmap of step ``t`` (the driver writes them into the pending
-banks before starting the step). A sample starts with empty axon banks: the driver's RESET
-of the neuron state clears the pending banks too
-(:attr:`glocal.golden.hostproto.ResetMask.NEURONS`), so spikes in flight at the end of
-one sample never reach the next.
+banks before starting the step).
+
+**Hybrid coding** (``cfg.act_bits > 1``): a core in ANN mode
+(:class:`~glocal.golden.reference.Mode`) puts out activations instead of spikes; they
+travel like spikes (a packet per destination of every nonzero output, carrying the value)
+and an SNN core downstream weighs them as input current, ``Σ x_i·W_i``, as an ANN core
+weighs a spike as 1. External inputs are values ``0 .. 2**act_bits − 1`` too. Values that
+meet on one axon in a step (two packets, or a packet and an input) merge by bitwise OR.
+
+A sample starts with empty axon banks: the driver's RESET of the neuron state clears the
+pending banks too (:attr:`glocal.golden.hostproto.ResetMask.NEURONS`), so spikes in
+flight at the end of one sample never reach the next.
 """
 
 from __future__ import annotations
@@ -118,13 +126,18 @@ class Program:
         return f" ({self.names[c]})" if self.names and self.names[c] else ""
 
     def input_bitmap(self, x) -> np.ndarray:
-        """Axon bitmaps, shape (cores, axons), that input spikes ``x`` (inputs,) set."""
+        """Axon inputs, shape (cores, axons), that one step's inputs ``x`` (inputs,) set:
+        spikes 0/1 or, with ``cfg.act_bits > 1``, values ``0 .. 2**act_bits − 1``."""
         x = np.asarray(x)
         if x.shape != (len(self.inputs),):
             raise ProgramError(f"one step's input must have shape ({len(self.inputs)},), "
                                f"not {x.shape}")
-        if not np.isin(x, (0, 1)).all():
-            raise ProgramError("inputs must be spikes (0 or 1)")
+        if x.size and ((x != x.astype(np.int64)).any() or x.min() < 0
+                       or x.max() > self.cfg.act_max):
+            raise ProgramError(
+                "inputs must be spikes (0 or 1)" if self.cfg.act_max == 1 else
+                f"inputs must be integers in [0, {self.cfg.act_max}] (act_bits = "
+                f"{self.cfg.act_bits})")
         out = np.zeros((self.mesh.cores, self.cfg.axons), dtype=np.int64)
         for ds, v in zip(self.inputs, x, strict=True):
             for d in ds:
@@ -139,7 +152,7 @@ class ChipRun:
     Members
     -------
     spikes : ndarray, shape (steps, cores, neurons)
-        Every core's spikes at every step.
+        Every core's outputs at every step (spikes, or an ANN core's activations).
     membrane : ndarray, shape (steps, cores, neurons)
         Every core's membranes after every step.
     output : ndarray, shape (outputs,)
@@ -186,7 +199,7 @@ def step(program: Program, states: Sequence[CoreState], axons) -> tuple[list[Cor
 
 
 def run(program: Program, x_spikes, states: Sequence[CoreState] | None = None) -> ChipRun:
-    """Run one sample: input spikes ``x_spikes`` (steps, inputs), 0/1, from empty axon banks.
+    """Run one sample: inputs ``x_spikes`` (steps, inputs), from empty axon banks.
 
     ``states`` (default: :func:`zero_states`) lets Hebbian traces persist from a previous
     sample; see :func:`next_sample`.

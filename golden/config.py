@@ -39,6 +39,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "theta_bits": (2, 32),
     "decay_frac": (1, 16),
     "p_frac": (1, 16),
+    "act_bits": (1, 8),
 }
 
 
@@ -80,6 +81,12 @@ class CoreConfig:
         ``0 ≤ decay ≤ 2**decay_frac``).
     p_frac : int
         Fractional bits of the Hebbian decay table ``P[k] ≈ w_decay**k``.
+    act_bits : int
+        Width of an axon's input value and of a neuron's output value (hybrid coding). 1
+        (the default) is the spike-only core: inputs and outputs are spikes, no
+        multiplier in the datapath. Above 1, an axon holds an unsigned activation
+        ``0 .. 2**act_bits − 1`` (a spike is 1), the dendrite multiplies, packets carry the
+        value, and the core can run in ANN mode (``docs/fixed-point.md`` §3a).
 
     Raises
     ------
@@ -104,6 +111,7 @@ class CoreConfig:
     theta_bits: int = 16
     decay_frac: int = 8
     p_frac: int = 15
+    act_bits: int = 1
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -121,12 +129,14 @@ class CoreConfig:
             raise ConfigError(
                 f"CoreConfig.neurons ({self.neurons}) must be a multiple of "
                 f"lanes ({self.lanes})")
-        need = max(self.w_bits, self.h_bits) + (self.axons - 1).bit_length()
+        need = self.product_bits + (self.axons - 1).bit_length()
         if self.acc_bits < need:
+            what = (f"weights of {max(self.w_bits, self.h_bits)} bits" if self.act_bits == 1
+                    else f"products of {max(self.w_bits, self.h_bits)}-bit weights and "
+                         f"{self.act_bits}-bit activations (act_bits)")
             raise ConfigError(
-                f"CoreConfig.acc_bits must be at least {need} to sum {self.axons} weights "
-                f"of {max(self.w_bits, self.h_bits)} bits without overflow, not "
-                f"{self.acc_bits}")
+                f"CoreConfig.acc_bits must be at least {need} to sum {self.axons} {what} "
+                f"without overflow, not {self.acc_bits}")
         if self.h_frac >= self.h_bits:
             raise ConfigError(
                 f"CoreConfig.h_frac must be below h_bits ({self.h_bits}), not {self.h_frac}")
@@ -154,6 +164,26 @@ class CoreConfig:
     def groups(self) -> int:
         """Lane groups per row: ``neurons // lanes``."""
         return self.neurons // self.lanes
+
+    @property
+    def act_max(self) -> int:
+        """Largest axon input / neuron output value, ``2**act_bits − 1`` (1: a spike)."""
+        return (1 << self.act_bits) - 1
+
+    @property
+    def product_bits(self) -> int:
+        """Signed width of one synaptic term ``x·W`` or ``x·H̃`` (``x`` unsigned act_bits).
+
+        With spikes (``act_bits = 1``) a term is the weight itself; otherwise
+        ``|w·x| ≤ 2**(w_bits−1)·(2**act_bits − 1)`` needs ``act_bits`` more bits.
+        """
+        weight = max(self.w_bits, self.h_bits)
+        return weight if self.act_bits == 1 else weight + self.act_bits
+
+    @property
+    def out_shift_range(self) -> tuple[int, int]:
+        """Allowed ANN requantisation shifts: ``a = clamp(rnd(I, out_shift), 0, act_max)``."""
+        return 0, self.i_bits - 1
 
     @property
     def ts_bits(self) -> int:

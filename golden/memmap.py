@@ -48,9 +48,9 @@ class Region(enum.IntEnum):
     BIAS = 5      #: per-neuron bias, signed bias_bits
     THETA = 6     #: per-neuron plasticity threshold, signed theta_bits
     U = 7         #: per-neuron membrane, signed u_bits
-    S = 8         #: per-neuron last spike, 1 bit
+    S = 8         #: per-neuron last output: spike, or ANN activation; unsigned act_bits
     P_TABLE = 9   #: Hebbian decay table, unsigned p_bits, 2**ts_bits entries
-    AXON = 10     #: next step's input spikes, 1 bit per axon (write 1 to set)
+    AXON = 10     #: next step's inputs, unsigned act_bits per axon (nonzero write ORs, 0 clears)
     ROUTE_PTR = 11   #: per-neuron routing pointer {base, count} (:mod:`glocal.golden.noc`)
     ROUTE_DEST = 12  #: destination table, one packet {x, y, axon} per entry, ``mesh.depth``
 
@@ -77,17 +77,20 @@ class Reg(enum.IntEnum):
     SPIKES_OUT = 16     #: spikes fired (ro)
     PACKETS_OUT = 17    #: packets this core's router injected into the mesh (ro)
     PACKETS_IN = 18     #: packets delivered to this core's axons (ro)
+    MODE = 19           #: neuron model, `glocal.golden.reference.Mode` (rw; ANN needs act_bits > 1)
+    OUT_SHIFT = 20      #: ANN requantisation shift (rw)
 
 
 #: Registers the host may write (STATUS accepts a write only to clear its error bit).
 REG_WRITABLE = frozenset({Reg.VTH_SHIFT, Reg.DECAY, Reg.ALPHA, Reg.H_MAX, Reg.LEARN,
-                          Reg.T, Reg.REFRESH, Reg.STATUS})
+                          Reg.T, Reg.REFRESH, Reg.STATUS, Reg.MODE, Reg.OUT_SHIFT})
 
 
 def register_values(regs: Registers) -> dict[Reg, int]:
     """The run-time registers of ``regs`` as the values to write at their `Reg` indices."""
     return {Reg.VTH_SHIFT: regs.vth_shift, Reg.DECAY: regs.decay, Reg.ALPHA: regs.alpha,
-            Reg.H_MAX: regs.h_max, Reg.LEARN: int(regs.learn)}
+            Reg.H_MAX: regs.h_max, Reg.LEARN: int(regs.learn), Reg.MODE: int(regs.mode),
+            Reg.OUT_SHIFT: regs.out_shift}
 
 
 def region_size(cfg: CoreConfig, region: Region, mesh: Mesh | None = None) -> int:
@@ -122,13 +125,13 @@ def region_width(cfg: CoreConfig, region: Region, mesh: Mesh | None = None) -> i
         # noc imports this module's address layout, so it is imported here, not at the top.
         from glocal.golden import noc
         fields = (noc.ptr_fields(mesh) if region is Region.ROUTE_PTR
-                  else noc.packet_fields(mesh, cfg))
+                  else noc.dest_fields(mesh, cfg))
         return sum(fields.values())
     return {
         Region.REGS: 32, Region.WEIGHT: cfg.w_bits, Region.HEBB: cfg.h_bits,
         Region.T_LAST: cfg.ts_bits, Region.BETA: cfg.beta_bits, Region.BIAS: cfg.bias_bits,
-        Region.THETA: cfg.theta_bits, Region.U: cfg.u_bits, Region.S: 1,
-        Region.P_TABLE: cfg.p_bits, Region.AXON: 1,
+        Region.THETA: cfg.theta_bits, Region.U: cfg.u_bits, Region.S: cfg.act_bits,
+        Region.P_TABLE: cfg.p_bits, Region.AXON: cfg.act_bits,
     }[region]
 
 

@@ -73,7 +73,9 @@ def _pad(x: np.ndarray, width: int) -> np.ndarray:
 
 def run_network(model: ChipModel, x_spikes, states: list[CoreState] | None = None
                 ) -> NetworkRun:
-    """Run the integer network on input spikes ``x_spikes`` (steps, ..., inputs), 0/1.
+    """Run the integer network on input spikes ``x_spikes`` (steps, ..., inputs), 0/1
+    (values ``0 .. 2**act_bits − 1`` with ``cfg.act_bits > 1``; a layer whose registers
+    say ``Mode.ANN`` is a ReLU layer, see :func:`glocal.golden.reference.ann_step`).
 
     ``states`` (default: all zeros) lets Hebbian traces persist from a previous sample;
     see :func:`next_sample`.
@@ -82,8 +84,11 @@ def run_network(model: ChipModel, x_spikes, states: list[CoreState] | None = Non
     x = np.asarray(x_spikes)
     if x.shape[-1] != layers[0].n_in:
         raise ValueError(f"input must have {layers[0].n_in} channels, not {x.shape[-1]}")
-    if not np.isin(x, (0, 1)).all():
-        raise ValueError("input must be spikes (0 or 1); analog encodings cannot drive a core")
+    if not np.isin(x, np.arange(cfg.act_max + 1)).all():
+        raise ValueError("input must be spikes (0 or 1); analog encodings cannot drive a core"
+                         if cfg.act_max == 1 else
+                         f"input must be integers in [0, {cfg.act_max}] (act_bits = "
+                         f"{cfg.act_bits})")
     x = x.astype(np.int64)
     params = []
     for layer in layers:

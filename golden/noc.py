@@ -18,6 +18,13 @@ means the neuron drives nothing). Memory per core::
 buffers for step ``t + 1`` (one step per layer hop). Axon buffers are bitmaps, so a step's
 delivery is the OR of its packets and does not depend on their order: :func:`deliver`.
 
+**Values (hybrid coding).** With ``cfg.act_bits > 1`` a neuron's output is a value
+``0 .. 2**act_bits − 1`` (a spike is 1, an ANN core's activation any of them); every
+neuron with a nonzero output emits its packets, and a packet carries the value in a
+``value`` field (:func:`value_bits`; absent with ``act_bits = 1``, where the value is 1).
+An axon buffer holds ``act_bits`` per axon and merges what it receives by bitwise OR, so
+delivery still does not depend on the order of packets (nor of external inputs).
+
 Pure Python and numpy; the RTL (:mod:`glocal.rtl.noc`) builds its layouts from the widths
 defined here and the compiler (``firmware/``) builds its tables with :func:`route_table`.
 """
@@ -33,7 +40,8 @@ import numpy as np
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import CORE_SHIFT, INDEX_BITS
 
-__all__ = ["NocError", "Port", "Mesh", "Dest", "RouteTable", "packet_fields", "ptr_fields",
+__all__ = ["NocError", "Port", "Mesh", "Dest", "RouteTable", "value_bits", "dest_fields",
+           "packet_fields", "ptr_fields",
            "route_table", "check_tables", "xy_route", "out_port", "Traffic", "traffic",
            "deliver"]
 
@@ -126,9 +134,22 @@ class Mesh:
                            f"{self.rows}×{self.cols} mesh, not {core}")
 
 
-def packet_fields(mesh: Mesh, cfg: CoreConfig) -> dict[str, int]:
-    """Fields of a packet and a destination-table entry, least significant first."""
+def value_bits(cfg: CoreConfig) -> int:
+    """Width of the value a packet (and a core's spike streams) carries: ``act_bits``, or
+    0 for spike-only cores, whose every packet means 1."""
+    return 0 if cfg.act_bits == 1 else cfg.act_bits
+
+
+def dest_fields(mesh: Mesh, cfg: CoreConfig) -> dict[str, int]:
+    """Fields of a destination-table entry ``{x, y, axon}``, least significant first."""
     return {"x": mesh.x_bits, "y": mesh.y_bits, "axon": _bits(cfg.axons)}
+
+
+def packet_fields(mesh: Mesh, cfg: CoreConfig) -> dict[str, int]:
+    """Fields of a packet, least significant first: a destination-table entry and, with
+    ``act_bits > 1``, the ``value`` its source neuron put out."""
+    v = value_bits(cfg)
+    return dest_fields(mesh, cfg) | ({"value": v} if v else {})
 
 
 def ptr_fields(mesh: Mesh) -> dict[str, int]:
@@ -178,8 +199,8 @@ class RouteTable:
         return [_pack(f, {"base": b, "count": c}) for b, c in self.pointers]
 
     def dest_words(self, mesh: Mesh, cfg: CoreConfig) -> list[int]:
-        """Used part of the destination table as memory words (packets)."""
-        f = packet_fields(mesh, cfg)
+        """Used part of the destination table as memory words (packets without value)."""
+        f = dest_fields(mesh, cfg)
         return [_pack(f, {"x": mesh.xy(d.core)[0], "y": mesh.xy(d.core)[1], "axon": d.axon})
                 for d in self.dests]
 
@@ -284,6 +305,8 @@ class Traffic:
     Members
     -------
     packets : list of (src core, Dest)
+    values : list of int
+        The value each packet carries (1 for a spike).
     injected, ejected : ndarray, shape (cores,)
         Packets each core's egress emits and each core's ingress receives.
     links : dict of (from core, to core) → int
@@ -291,6 +314,7 @@ class Traffic:
     """
 
     packets: list[tuple[int, Dest]]
+    values: list[int]
     injected: np.ndarray
     ejected: np.ndarray
     links: dict[tuple[int, int], int]
@@ -300,16 +324,20 @@ def _fired(mesh: Mesh, cfg: CoreConfig, fired) -> np.ndarray:
     f = np.asarray(fired)
     if f.shape != (mesh.cores, cfg.neurons):
         raise NocError(f"fired must have shape ({mesh.cores}, {cfg.neurons}), not {f.shape}")
-    if not np.isin(f, (0, 1)).all():
-        raise NocError("fired must hold spikes (0 or 1)")
+    if f.size and (f.min() < 0 or f.max() > cfg.act_max):
+        raise NocError("fired must hold spikes (0 or 1)" if cfg.act_max == 1 else
+                       f"fired must hold outputs in [0, {cfg.act_max}] (act_bits = "
+                       f"{cfg.act_bits}), found [{f.min()}, {f.max()}]")
     return f
 
 
 def traffic(mesh: Mesh, cfg: CoreConfig, tables: Sequence[RouteTable], fired) -> Traffic:
-    """Packets, per-core counts and per-link loads of one step with spikes ``fired``."""
+    """Packets, per-core counts and per-link loads of one step with outputs ``fired``
+    (every neuron with a nonzero output sends its packets)."""
     f = _fired(mesh, cfg, fired)
-    packets = [(c, d) for c in range(mesh.cores) for j in np.flatnonzero(f[c])
-               for d in tables[c].targets(int(j))]
+    sent = [(c, d, int(f[c, j])) for c in range(mesh.cores) for j in np.flatnonzero(f[c])
+            for d in tables[c].targets(int(j))]
+    packets = [(c, d) for c, d, _ in sent]
     injected = np.zeros(mesh.cores, dtype=np.int64)
     ejected = np.zeros(mesh.cores, dtype=np.int64)
     links: dict[tuple[int, int], int] = {}
@@ -319,15 +347,18 @@ def traffic(mesh: Mesh, cfg: CoreConfig, tables: Sequence[RouteTable], fired) ->
         hops = xy_route(mesh, src, d.core)
         for a, b in zip(hops, hops[1:], strict=False):
             links[a, b] = links.get((a, b), 0) + 1
-    return Traffic(packets=packets, injected=injected, ejected=ejected, links=links)
+    return Traffic(packets=packets, values=[v for _, _, v in sent], injected=injected,
+                   ejected=ejected, links=links)
 
 
 def deliver(mesh: Mesh, cfg: CoreConfig, tables: Sequence[RouteTable], fired) -> np.ndarray:
-    """Axon bitmaps, shape (cores, axons), that step ``t``'s spikes set for step ``t + 1``.
+    """Axon inputs, shape (cores, axons), that step ``t``'s outputs set for step ``t + 1``.
 
-    ``fired`` has shape (cores, neurons), 0/1: every core's spikes of step ``t``.
+    ``fired`` has shape (cores, neurons): every core's outputs of step ``t`` (spikes 0/1,
+    or activations). Packets to one axon merge by bitwise OR.
     """
     out = np.zeros((mesh.cores, cfg.axons), dtype=np.int64)
-    for _, d in traffic(mesh, cfg, tables, fired).packets:
-        out[d.core, d.axon] = 1
+    t = traffic(mesh, cfg, tables, fired)
+    for (_, d), v in zip(t.packets, t.values, strict=True):
+        out[d.core, d.axon] |= v
     return out

@@ -11,6 +11,10 @@ One time step is, in the order the hardware performs it (``docs/fixed-point.md``
 7. **learn**    ``H_i = clamp(H̃_i + x_i·rnd(beta_i·f(u)))`` on the active rows and on one
    refresh row, whose timestamps become ``t``.
 
+A core in ANN mode (``Registers.mode = Mode.ANN``, hybrid coding) runs steps 1–3 and then
+**activate** ``a = clamp(rnd(I, out_shift), 0, 2**act_bits − 1)`` (ReLU and requantisation)
+instead of 4–7: ``u = sat(I)``, ``s = a``, no leak, no fire, no learning.
+
 Every function is pure: integer numpy arrays in, new integer arrays out. State arrays may
 carry any number of leading batch dimensions (a batch of samples stepping in lockstep);
 parameters are shared by the batch.
@@ -18,6 +22,7 @@ parameters are shared by the batch.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,10 +32,22 @@ from glocal.golden.config import CoreConfig
 from glocal.golden.fixed import rshift_round, saturate
 
 __all__ = [
-    "Registers", "CoreParams", "CoreState", "decay_table",
+    "Mode", "Registers", "CoreParams", "CoreState", "decay_table",
     "age", "integrate", "current", "reset", "charge", "fire", "post_trace", "learn",
-    "step", "run",
+    "activate", "ann_step", "step", "run",
 ]
+
+
+class Mode(enum.IntEnum):
+    """What a core's neurons are (the ``MODE`` register; hybrid coding).
+
+    ``SNN``: leaky integrate-and-fire neurons with plasticity; outputs are spikes (1).
+    ``ANN``: ReLU units; outputs are ``act_bits``-bit activations, H is frozen. Needs
+    ``CoreConfig.act_bits > 1``.
+    """
+
+    SNN = 0
+    ANN = 1
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,12 @@ class Registers:
     learn : bool
         On-chip plasticity on. When off, ``H``, its timestamps and the plastic clock
         stand still: the Hebbian weights neither decay nor learn.
+    mode : Mode
+        ``SNN`` (default) or ``ANN`` (needs ``cfg.act_bits > 1``). In ANN mode ``learn``
+        has no effect: nothing learns, and the clock stands still.
+    out_shift : int
+        ANN requantisation: ``a = clamp(rnd(I, out_shift), 0, 2**act_bits − 1)``,
+        in ``cfg.out_shift_range``. Unused in SNN mode.
     """
 
     vth_shift: int
@@ -57,10 +80,18 @@ class Registers:
     alpha: int
     h_max: int
     learn: bool = True
+    mode: Mode = Mode.SNN
+    out_shift: int = 0
 
     def check(self, cfg: CoreConfig) -> None:
         lo, hi = cfg.vth_shift_range
         _check_range("vth_shift", self.vth_shift, lo, hi)
+        if self.mode not in tuple(Mode):
+            raise ValueError(f"register mode must be a Mode (SNN or ANN), not {self.mode!r}")
+        if self.mode == Mode.ANN and cfg.act_bits == 1:
+            raise ValueError("register mode ANN needs a core with act_bits > 1 (multi-bit "
+                             "activations); this core has act_bits = 1")
+        _check_range("out_shift", self.out_shift, *cfg.out_shift_range)
         _check_range("decay", self.decay, 0, 1 << cfg.decay_frac)
         _check_range("alpha", self.alpha, fixed.smin(cfg.alpha_bits), fixed.smax(cfg.alpha_bits))
         _check_range("h_max", self.h_max, 0, cfg.h_max_limit)
@@ -170,8 +201,12 @@ def current(cfg: CoreConfig, acc_w, acc_h, bias, alpha: int):
 
 
 def reset(u, s, vth_shift: int):
-    """Soft reset of the previous step's spikes: ``v = u − s·2**vth_shift``."""
-    return u - (s << vth_shift)
+    """Soft reset of the previous step's spikes: ``v = u − (s ≠ 0)·2**vth_shift``.
+
+    ``s`` is 0/1 after an SNN step; a nonzero activation left by an ANN step (or loaded by
+    the host) counts as a spike.
+    """
+    return u - ((np.asarray(s) != 0).astype(np.int64) << vth_shift)
 
 
 def charge(cfg: CoreConfig, v, i, decay: int):
@@ -209,10 +244,37 @@ def learn(cfg: CoreConfig, x, hebb, hebb_aged, t_last, t: int, refresh: int,
             np.where(touched, t, t_last))
 
 
-def step(cfg: CoreConfig, core: CoreParams, state: CoreState, x) -> CoreState:
-    """One time step of the core for input spikes ``x`` (shape (..., axons), values 0/1)."""
-    x = np.asarray(x, dtype=np.int64)
+def activate(cfg: CoreConfig, i, out_shift: int):
+    """ANN output (ReLU and requantisation): ``a = clamp(rnd(I, out_shift), 0, act_max)``."""
+    return np.clip(rshift_round(np.asarray(i), out_shift), 0, cfg.act_max)
+
+
+def ann_step(cfg: CoreConfig, core: CoreParams, state: CoreState, x) -> CoreState:
+    """One step of a core in ANN mode: integrate, current, activate.
+
+    ``H̃`` is read at the clock's present value (which does not advance); the membrane
+    shows the saturated current ``u = sat(I)``, the spikes the activations ``s = a``.
+    """
     r = core.regs
+    aged = age(cfg, state.hebb, state.t_last, state.t, core.p_table)
+    acc_w, acc_h = integrate(x, core.weight, aged)
+    i = current(cfg, acc_w, acc_h, core.bias, r.alpha)
+    return replace(state, u=saturate(i, cfg.u_bits), s=activate(cfg, i, r.out_shift))
+
+
+def step(cfg: CoreConfig, core: CoreParams, state: CoreState, x) -> CoreState:
+    """One time step of the core for inputs ``x`` (shape (..., axons)).
+
+    Inputs are spikes (0/1) or, with ``cfg.act_bits > 1``, activations
+    ``0 .. cfg.act_max``; an SNN core weighs them like an ANN core does (``Σ x_i·W_i``).
+    """
+    x = np.asarray(x, dtype=np.int64)
+    if x.size and (x.min() < 0 or x.max() > cfg.act_max):
+        raise ValueError(f"inputs must be in [0, {cfg.act_max}] (act_bits = {cfg.act_bits}), "
+                         f"found values in [{x.min()}, {x.max()}]")
+    r = core.regs
+    if r.mode == Mode.ANN:
+        return ann_step(cfg, core, state, x)
     t = (state.t + 1) & ((1 << cfg.ts_bits) - 1) if r.learn else state.t
     aged = age(cfg, state.hebb, state.t_last, t, core.p_table)
     acc_w, acc_h = integrate(x, core.weight, aged)

@@ -6,11 +6,11 @@ Each function builds combinational logic that computes exactly what its namesake
 
 from __future__ import annotations
 
-from amaranth.hdl import Mux, Value
+from amaranth.hdl import C, Mux, Value
 
 from glocal.golden import fixed
 
-__all__ = ["rshift_round", "saturate"]
+__all__ = ["rshift_round", "saturate", "activate"]
 
 
 def rshift_round(value: Value, shift: int) -> Value:
@@ -25,3 +25,14 @@ def saturate(value: Value, bits: int) -> Value:
     lo, hi = fixed.smin(bits), fixed.smax(bits)
     clamped = Mux(value > hi, hi, Mux(value < lo, lo, value))
     return clamped[:bits].as_signed()
+
+
+def activate(value: Value, shift: Value, bits: int) -> Value:
+    """ANN output of :func:`glocal.golden.reference.activate`: ``clamp(rnd(value, shift),
+    0, 2**bits − 1)`` with a run-time ``shift`` (a barrel shifter); ``unsigned(bits)``.
+
+    ``(1 << shift) >> 1`` is the rounding constant ``2**(shift−1)``, and 0 for ``shift = 0``.
+    """
+    q = (value + ((C(1, 1) << shift) >> 1)) >> shift
+    top = (1 << bits) - 1
+    return Mux(q < 0, 0, Mux(q > top, top, q))[:bits]

@@ -19,10 +19,15 @@ LEARN(t) has yet to write stalls INTEGRATE(t+1) (row hazard, exact); INTEGRATE t
 rows last. The configuration bus (:mod:`glocal.rtl.regs`) reaches every memory and
 register through the same ports while the core is not busy.
 
+With ``cfg.act_bits > 1`` (hybrid coding, ``docs/core.md``) axons hold multi-bit values
+that travel with their rows to the dendrite (``x·W``) and the learn pass (``x·rnd(β·f)``),
+and the ``MODE`` register can make the core an ANN layer: FIRE then puts out
+``clamp(rnd(I, OUT_SHIFT), 0, act_max)`` instead of spikes, and nothing learns.
+
 Besides the bus, a core has two spike streams (:mod:`glocal.rtl.noc`): ``spikes`` carries
-every neuron that fired, one id per transfer, from a small FIFO behind FIRE (FIRE waits
-when it is full; ``ctrl.ready`` waits until it is empty); ``axons`` sets axons of the
-pending input bank, like bus writes to ``Region.AXON``.
+every neuron that fired (with its value), one id per transfer, from a small FIFO behind
+FIRE (FIRE waits when it is full; ``ctrl.ready`` waits until it is empty); ``axons`` sets
+axons of the pending input bank, like bus writes to ``Region.AXON``.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from amaranth.utils import ceil_log2
 from glocal.golden import fixed
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Region, region_width
-from glocal.rtl.arith import rshift_round
+from glocal.golden.noc import value_bits
+from glocal.rtl.arith import activate, rshift_round
 from glocal.rtl.axon import Axon
 from glocal.rtl.bus import Control
 from glocal.rtl.bus import Signature as BusSignature
@@ -98,6 +104,10 @@ class Core(wiring.Component):
         cfg = self._cfg
         m = Module()
         A, N, L, G = cfg.axons, cfg.neurons, cfg.lanes, cfg.groups
+        # Hybrid coding: with act_bits > 1 an active row carries its input value x through
+        # the lists and pipelines; a spike-only core stores none (x = 1).
+        xb = value_bits(cfg)
+        listed = data.StructLayout({"row": range(A), "x": unsigned(xb)})
 
         ram = {
             "weight": _Ram(m, "weight", lanes_of(cfg, cfg.w_bits), A * G),
@@ -110,7 +120,7 @@ class Core(wiring.Component):
             "bias": _Ram(m, "bias", lanes_of(cfg, cfg.bias_bits), G),
             "theta": _Ram(m, "theta", lanes_of(cfg, cfg.theta_bits), G),
             "u": _Ram(m, "u", lanes_of(cfg, cfg.u_bits), G),
-            "s": _Ram(m, "s", lanes_of(cfg, 1, sign=False), G),
+            "s": _Ram(m, "s", lanes_of(cfg, cfg.act_bits, sign=False), G),
             "f": _Ram(m, "f", lanes_of(cfg, fixed.F_BITS), G),
             "t_last": _Ram(m, "t_last", unsigned(cfg.ts_bits), A, gran=False, reads=2),
             "beta": _Ram(m, "beta", signed(cfg.beta_bits), A, gran=False),
@@ -118,10 +128,10 @@ class Core(wiring.Component):
                             reads=2),
             # Active rows in increasing order, for LEARN. Two banks: step t+1 fills one
             # while learn(t) reads the other.
-            "active": _Ram(m, "active", range(A), 2 << max(1, ceil_log2(A)), gran=False),
+            "active": _Ram(m, "active", listed, 2 << max(1, ceil_log2(A)), gran=False),
             # The same rows in INTEGRATE's order: the rows learn(t) does not write from
             # the bottom up, the others (in increasing order) from the top down.
-            "order": _Ram(m, "order", range(A), 1 << max(1, ceil_log2(A)), gran=False),
+            "order": _Ram(m, "order", listed, 1 << max(1, ceil_log2(A)), gran=False),
             # Rows learn(t) has still to write, one bank per active-list bank: set as
             # SCAN(t) lists them, cleared as learn(t) writes them.
             "touched0": _Ram(m, "touched0", 1, A, gran=False),
@@ -146,7 +156,8 @@ class Core(wiring.Component):
               ("idle", "integ", "wait", "fire")}
 
         # -- step state (main sequence) ------------------------------------------------------
-        learn_now = Signal()            # LEARN register latched at start
+        learn_now = Signal()            # LEARN register latched at start (0 in ANN mode)
+        ann_now = Signal()              # MODE register latched at start
         n_active = Signal(range(A + 1))
         refresh_hit = Signal()          # the refresh row is also active
         bank = Signal()                 # active-list bank of this step
@@ -169,10 +180,12 @@ class Core(wiring.Component):
         # ``common`` if learn(t) (of the step before) has them to write --------------------
         sc_v = Signal()
         sc_row = Signal(range(A))
-        m.d.sync += [sc_v.eq(st["integ"] & axon.rows.valid), sc_row.eq(axon.rows.payload)]
+        sc_x = Signal(unsigned(xb))
+        m.d.sync += [sc_v.eq(st["integ"] & axon.rows.valid),
+                     sc_row.eq(axon.rows.payload.index), sc_x.eq(axon.rows.payload.value)]
         touched = [ram["touched0"], ram["touched1"]]
         for b, t_ram in enumerate(touched):
-            m.d.comb += t_ram.rd.addr.eq(axon.rows.payload)
+            m.d.comb += t_ram.rd.addr.eq(axon.rows.payload.index)
             with m.If(sc_v & learn_now & (bank == b)):
                 m.d.comb += [t_ram.wr.addr.eq(sc_row), t_ram.wr.data.eq(1), t_ram.wr.en.eq(1)]
             with m.Elif(l_write & l2_last & (l_bank == b)):
@@ -182,7 +195,7 @@ class Core(wiring.Component):
         n_common = Signal(range(A + 1))  # ... and rows it does
         top = (1 << abits) - 1
         m.d.comb += [ram["order"].wr.addr.eq(Mux(sc_common, top - n_common, n_free)),
-                     ram["order"].wr.data.eq(sc_row), ram["order"].wr.en.eq(sc_v)]
+                     ram["order"].wr.data.eq(Cat(sc_row, sc_x)), ram["order"].wr.en.eq(sc_v)]
         with m.If(sc_v):
             m.d.sync += n_active.eq(n_active + 1)
             with m.If(sc_common):
@@ -223,7 +236,7 @@ class Core(wiring.Component):
                          i0["first"].eq((k_free == 0) & (k_common == 0)),
                          i0["common"].eq(i_from_common)]
         i_row = Signal(range(A))
-        m.d.comb += i_row.eq(ram["order"].rd.data)
+        m.d.comb += i_row.eq(ram["order"].rd.data.row)
         # Row hazard: read a row only once learn(t) has written it. Learn(t) writes its
         # active rows (``common`` ones) in increasing order, after the refresh row (when it
         # is not active); every other row may be read at once.
@@ -235,11 +248,11 @@ class Core(wiring.Component):
         m.d.comb += [i_word.eq(i_row * G + i0["g"]), i_hread.eq(~i_word[0] | (i0["g"] == 0))]
         m.d.comb += i_stall.eq(i0["v"] & ((l_run & unsafe) | (i_hread & l_hread)))
         i1 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(),
-              "word": Signal(range(A * G)), "hread": Signal()}
+              "word": Signal(range(A * G)), "hread": Signal(), "x": Signal(unsigned(xb))}
         i2 = {key: Signal.like(sig, name=f"i2_{key}") for key, sig in i1.items()}
         m.d.sync += [i1["v"].eq(i0["v"] & ~i_stall), i1["g"].eq(i0["g"]),
                      i1["first"].eq(i0["first"]), i1["word"].eq(i_word),
-                     i1["hread"].eq(i_hread)]
+                     i1["hread"].eq(i_hread), i1["x"].eq(ram["order"].rd.data.x)]
         m.d.sync += [i2[key].eq(i1[key]) for key in i1]
         i_busy = Signal()
         m.d.comb += i_busy.eq(has_free | has_common | i0["v"] | i1["v"] | i2["v"])
@@ -258,18 +271,19 @@ class Core(wiring.Component):
         m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0)),
                      l0["final"].eq(lk + 1 == l_rows)]
         l_row = Signal(range(A))
-        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd.data))
+        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd.data.row))
         l_word = Signal(range(A * G))
         m.d.comb += [l_word.eq(l_row * G + l0["g"]),
                      l_hread.eq(l0["v"] & (~l_word[0] | (l0["g"] == 0)))]
         l1 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal(),
               "last": Signal(), "hread": Signal(),
-              "row": Signal(range(A)), "word": Signal(range(A * G))}
+              "row": Signal(range(A)), "word": Signal(range(A * G)), "x": Signal(unsigned(xb))}
         l2 = {key: Signal.like(sig, name=f"l2_{key}") for key, sig in l1.items()}
         m.d.sync += [l1["v"].eq(l0["v"]), l1["g"].eq(l0["g"]), l1["ref"].eq(l0["ref"]),
                      l1["final"].eq(l0["final"]), l1["hread"].eq(l_hread),
                      l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
-                     l1["word"].eq(l_word)]
+                     l1["word"].eq(l_word),
+                     l1["x"].eq(ram["active"].rd.data.x)]
         m.d.sync += [l2[key].eq(l1[key]) for key in l1]
         m.d.comb += [l_write.eq(l_run & l2["v"]), l2_last.eq(l2["last"]), l2_row.eq(l2["row"])]
         with m.If(l_write & l2["last"]):
@@ -289,18 +303,21 @@ class Core(wiring.Component):
             dend.acc_w.eq(ram["acc_w"].rd.data),
             dend.acc_h.eq(ram["acc_h"].rd.data),
             dend.first.eq(i2["first"]),
+            dend.x.eq(i2["x"] if xb else 1),
             plas.p.eq(ram["p_table"].rd2.data),
             plas.h.eq(self._h_group(m, ram["hebb"].rd.data, l2)),
             plas.beta.eq(ram["beta"].rd.data),
             plas.f.eq(ram["f"].rd.data),
-            plas.x.eq(~l2["ref"]),
+            # The refresh row (when not active) learns with x = 0.
+            plas.x.eq(Mux(l2["ref"], 0, l2["x"] if xb else 1)),
             plas.h_max.eq(r.h_max),
         ]
 
         # -- fire pipeline -------------------------------------------------------------------
         # Spike words leave at stage 2 into the spike FIFO; a group is issued only if the
         # FIFO has room for it and for the groups ahead of it.
-        m.submodules.spike_fifo = spike_fifo = SyncFIFO(width=L + max(1, ceil_log2(G)),
+        m.submodules.spike_fifo = spike_fifo = SyncFIFO(width=L * cfg.act_bits
+                                                        + max(1, ceil_log2(G)),
                                                         depth=SPIKE_FIFO_DEPTH)
         fg = Signal(range(G + 1))
         f_issue = Signal()
@@ -322,7 +339,7 @@ class Core(wiring.Component):
 
         any_active = Signal()
         m.d.comb += any_active.eq(n_active != 0)
-        spikes = []
+        outs = []           # each lane's output at stage 2: a spike, or an ANN activation
         for l, soma in enumerate(somas):
             acc_w = Mux(any_active, ram["acc_w"].rd.data[l], 0)
             acc_h = Mux(any_active, ram["acc_h"].rd.data[l], 0)
@@ -335,13 +352,25 @@ class Core(wiring.Component):
                 soma.i.valid.eq(f1["v"]),
                 soma.i.payload.current.eq(cur),
                 soma.i.payload.u.eq(ram["u"].rd.data[l]),
-                soma.i.payload.s.eq(ram["s"].rd.data[l]),
+                # A nonzero activation left by an ANN step resets like a spike.
+                soma.i.payload.s.eq(ram["s"].rd.data[l].any()),
                 soma.o.ready.eq(1),
                 f_rd[l].addr.eq(trace_index(m, cfg, soma.o.payload.u, f2["theta"][l],
                                             r.vth_shift)),
             ]
-            spikes.append(soma.o.payload.s)
-        spike_pending = self._spike_stream(m, spike_fifo, Cat(*spikes), f2["v"], f2["g"])
+            if xb:
+                # ANN mode: no leak (decay 0, so the soma's u is sat(I)), and the output is
+                # the activation, computed beside the soma and registered with it.
+                act = Signal(cfg.act_bits, name=f"act{l}")
+                out = Signal(cfg.act_bits, name=f"out{l}")
+                m.d.sync += act.eq(activate(cur, r.out_shift, cfg.act_bits))
+                m.d.comb += out.eq(Mux(ann_now, act, soma.o.payload.s))
+                with m.If(ann_now):
+                    m.d.comb += soma.decay.eq(0)
+                outs.append(out)
+            else:
+                outs.append(soma.o.payload.s)
+        spike_pending = self._spike_stream(m, spike_fifo, outs, f2["v"], f2["g"])
 
         # -- memory ports: the bus owns them while idle, the passes otherwise -----------------
         # The passes own the memory ports while they run; a step is busy until its last
@@ -362,7 +391,7 @@ class Core(wiring.Component):
         with m.If(running):
             # SCAN appends to this step's bank of the active list.
             m.d.comb += [wr["active"].addr.eq(Cat(n_active[:abits], bank)),
-                         wr["active"].data.eq(sc_row),
+                         wr["active"].data.eq(Cat(sc_row, sc_x)),
                          wr["active"].en.eq(sc_v)]
             m.d.comb += [
                 rd["t_last"].addr.eq(i_row),
@@ -393,7 +422,7 @@ class Core(wiring.Component):
             # Fire pipeline: soma results at stage 2, f at stage 3.
             for l, soma in enumerate(somas):
                 m.d.comb += [wr["u"].data[l].eq(soma.o.payload.u),
-                             wr["s"].data[l].eq(soma.o.payload.s),
+                             wr["s"].data[l].eq(outs[l]),
                              wr["f"].data[l].eq(f_rd[l].data)]
             m.d.comb += [
                 wr["u"].addr.eq(f2["g"]), wr["u"].en.eq(f2["v"].replicate(L)),
@@ -403,7 +432,7 @@ class Core(wiring.Component):
 
         # -- counters ------------------------------------------------------------------------
         with m.If(f2["v"]):
-            m.d.comb += regs.add_spikes_out.eq(sum(spikes))
+            m.d.comb += regs.add_spikes_out.eq(sum(out.any() for out in outs))
         with m.If(l_write):
             m.d.comb += regs.add_plastic_updates.eq(L)
         m.d.comb += [
@@ -421,10 +450,12 @@ class Core(wiring.Component):
                 m.d.comb += st["idle"].eq(1)
                 with m.If(self.ctrl.start & self.ctrl.ready):
                     m.d.comb += axon.start.eq(1)
-                    m.d.sync += [learn_now.eq(r.learn), n_active.eq(0), refresh_hit.eq(0),
+                    learn = r.learn & ~r.mode if xb else r.learn
+                    m.d.sync += [learn_now.eq(learn), ann_now.eq(r.mode if xb else 0),
+                                 n_active.eq(0), refresh_hit.eq(0),
                                  bank.eq(~bank), ig.eq(0), n_free.eq(0), n_common.eq(0),
                                  k_free.eq(0), k_common.eq(0)]
-                    with m.If(r.learn):
+                    with m.If(learn):
                         m.d.comb += regs.t_next.eq(1)
                     m.next = "INTEG"
             with m.State("INTEG"):
@@ -433,7 +464,7 @@ class Core(wiring.Component):
                 m.d.comb += [st["integ"].eq(1), axon.rows.ready.eq(1)]
                 with m.If(axon.rows.valid):
                     m.d.comb += [regs.add_spikes_in.eq(1), regs.add_syn_ops.eq(N)]
-                    with m.If(axon.rows.payload == r.refresh):
+                    with m.If(axon.rows.payload.index == r.refresh):
                         m.d.sync += refresh_hit.eq(1)
                 with m.If(axon.idle & ~sc_v & ~i_busy):
                     m.next = "WAIT"
@@ -475,14 +506,19 @@ class Core(wiring.Component):
                                  Mux(stage["word"][0], raw[L * hb:], raw[:L * hb]), kept))
         return group
 
-    def _spike_stream(self, m, fifo, word, valid, group):
-        """Queue FIRE's spike words and offer their set bits on ``spikes``, one per cycle.
+    def _spike_stream(self, m, fifo, outs, valid, group):
+        """Queue FIRE's output words and offer their nonzero outputs on ``spikes``, one per
+        cycle (neuron id and value).
 
-        Returns a signal that is high while a spike of the step has not been taken yet.
+        Returns a signal that is high while an output of the step has not been taken yet.
         """
-        L = self._cfg.lanes
-        m.d.comb += [fifo.w_data.eq(Cat(word, group)), fifo.w_en.eq(valid & word.any())]
-        bits = Signal(L)        # spikes of the word being sent, not yet taken
+        cfg = self._cfg
+        L, ab = cfg.lanes, cfg.act_bits
+        word = Cat(*outs)
+        m.d.comb += [fifo.w_data.eq(Cat(word, group)),
+                     fifo.w_en.eq(valid & Cat(o.any() for o in outs).any())]
+        bits = Signal(L)        # nonzero outputs of the word being sent, not yet taken
+        values = Signal(L * ab)
         g = Signal.like(group)
         low = Signal(range(L))
         for b in reversed(range(L)):
@@ -492,15 +528,19 @@ class Core(wiring.Component):
         m.d.comb += [
             rest.eq(bits & ~(1 << low)),
             self.spikes.valid.eq(bits.any()),
-            self.spikes.payload.eq(g * L + low),
+            self.spikes.payload.neuron.eq(g * L + low),
         ]
+        if value_bits(cfg):
+            m.d.comb += self.spikes.payload.value.eq(values.word_select(low, ab))
         # The next word is loaded as the last bit of this one is taken: no gap between words.
         with m.If(self.spikes.valid & self.spikes.ready):
             m.d.sync += bits.eq(rest)
         with m.If(~bits.any() | (self.spikes.ready & ~rest.any())):
             m.d.comb += fifo.r_en.eq(1)
             with m.If(fifo.r_rdy):
-                m.d.sync += [bits.eq(fifo.r_data[:L]), g.eq(fifo.r_data[L:])]
+                head = fifo.r_data[:L * ab]
+                m.d.sync += [bits.eq(Cat(head.word_select(k, ab).any() for k in range(L))),
+                             values.eq(head), g.eq(fifo.r_data[L * ab:])]
         pending = Signal()
         m.d.comb += pending.eq(bits.any() | fifo.r_rdy)
         return pending
@@ -527,10 +567,11 @@ class Core(wiring.Component):
         ]
         with m.If(bus_axon):
             m.d.comb += [axon.set.payload.index.eq(mem.index),
-                         axon.set.payload.value.eq(mem.data[0])]
+                         axon.set.payload.value.eq(mem.data[:cfg.act_bits])]
         with m.Else():
-            m.d.comb += [axon.set.payload.index.eq(self.axons.payload),
-                         axon.set.payload.value.eq(1)]
+            m.d.comb += [axon.set.payload.index.eq(self.axons.payload.axon),
+                         axon.set.payload.value.eq(self.axons.payload.value
+                                                   if value_bits(cfg) else 1)]
         read_region = Signal(4)
         read_lane = Signal.like(lane)
         with m.If(mem.read):

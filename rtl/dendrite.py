@@ -4,8 +4,12 @@ For an active axon ``i`` and lane group ``g`` it computes, for every lane ``l``
 (:func:`glocal.golden.reference.age` and ``integrate``)::
 
     H̃[l]     = rnd(P·H[i, g·lanes + l], p_frac)       # lazy Hebbian decay of the row
-    accW'[l] = accW[l] + W[i, g·lanes + l]
-    accH'[l] = accH[l] + H̃[l]
+    accW'[l] = accW[l] + x_i·W[i, g·lanes + l]
+    accH'[l] = accH[l] + x_i·H̃[l]
+
+``x_i`` is the axon's value: always 1 on a spike-only core (``act_bits = 1``, which has no
+multipliers here), ``1 .. 2**act_bits − 1`` otherwise (``lanes`` multipliers of
+``w_bits × act_bits`` and of ``h_bits × act_bits``).
 
 ``first`` marks the first active row of a step: the accumulators' old contents are then
 ignored, which spares a clearing pass. The block is combinational; the core registers
@@ -49,6 +53,8 @@ class Dendrite(wiring.Component):
         The row's weights and stored Hebbian weights for this lane group.
     acc_w, acc_h : In(lanes_of(cfg, acc_bits))
         Accumulators before this row.
+    x : In(unsigned(cfg.act_bits))
+        The row's input value (ignored with ``act_bits = 1``: a spike is 1).
     first : In(1)
         Ignore ``acc_w``/``acc_h`` (first active row of the step).
     sum_w, sum_h : Out(lanes_of(cfg, acc_bits))
@@ -66,6 +72,7 @@ class Dendrite(wiring.Component):
             "h": In(lanes_of(cfg, cfg.h_bits)),
             "acc_w": In(acc),
             "acc_h": In(acc),
+            "x": In(unsigned(cfg.act_bits)),
             "first": In(1),
             "sum_w": Out(acc),
             "sum_h": Out(acc),
@@ -77,9 +84,12 @@ class Dendrite(wiring.Component):
         m = Module()
         for l in range(cfg.lanes):
             h_aged = aged(cfg, self.p, self.h[l])
+            w, h = self.w[l], h_aged
+            if cfg.act_bits > 1:
+                w, h = w * self.x, h * self.x
             m.d.comb += [
                 self.h_aged[l].eq(h_aged),
-                self.sum_w[l].eq(Mux(self.first, 0, self.acc_w[l]) + self.w[l]),
-                self.sum_h[l].eq(Mux(self.first, 0, self.acc_h[l]) + h_aged),
+                self.sum_w[l].eq(Mux(self.first, 0, self.acc_w[l]) + w),
+                self.sum_h[l].eq(Mux(self.first, 0, self.acc_h[l]) + h),
             ]
         return m

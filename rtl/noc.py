@@ -3,13 +3,18 @@
 The two spike streams a core exchanges with the network are defined here, once:
 
 ``neuron_stream(cfg)``
-    Out of a core: the index of every neuron that fired this step, one per transfer, in
-    any order, each at most once. The core's ``Control.ready`` must not rise before the
-    cycle in which its last spike of the step is offered.
+    Out of a core: ``{neuron, value}`` of every neuron with a nonzero output this step
+    (a spike, or an ANN core's activation), one per transfer, in any order, each at most
+    once. The core's ``Control.ready`` must not rise before the cycle in which its last
+    output of the step is offered.
 ``axon_stream(cfg)``
-    Into a core: the index of an axon to set in the core's *pending* axon bank (the one
-    the next ``start`` scans), one per transfer, in any order, possibly repeated. The core
-    may hold ``ready`` low (for example while its scanner clears a word); nothing is lost.
+    Into a core: ``{axon, value}``, an axon to OR ``value`` into in the core's *pending*
+    axon bank (the one the next ``start`` scans), one per transfer, in any order,
+    possibly repeated. The core may hold ``ready`` low (for example while its scanner
+    clears a word); nothing is lost.
+
+``value`` is :func:`glocal.golden.noc.value_bits` wide: ``act_bits``, or zero bits on a
+spike-only core (``act_bits = 1``), where every transfer means 1.
 """
 
 from __future__ import annotations
@@ -19,15 +24,20 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from glocal.golden.config import CoreConfig
-from glocal.golden.noc import Mesh, packet_fields, ptr_fields
+from glocal.golden.noc import Mesh, dest_fields, packet_fields, ptr_fields, value_bits
 
-__all__ = ["packet_layout", "ptr_layout", "table_write_layout", "table_read_signature",
-           "neuron_stream", "axon_stream"]
+__all__ = ["packet_layout", "dest_layout", "ptr_layout", "table_write_layout",
+           "table_read_signature", "neuron_stream", "axon_stream"]
 
 
 def packet_layout(mesh: Mesh, cfg: CoreConfig) -> data.StructLayout:
-    """A packet, and an entry of the destination table: ``{x, y, axon}``."""
+    """A packet: ``{x, y, axon}`` and, with ``act_bits > 1``, ``value``."""
     return data.StructLayout({k: unsigned(w) for k, w in packet_fields(mesh, cfg).items()})
+
+
+def dest_layout(mesh: Mesh, cfg: CoreConfig) -> data.StructLayout:
+    """An entry of the destination table: ``{x, y, axon}`` (a packet without its value)."""
+    return data.StructLayout({k: unsigned(w) for k, w in dest_fields(mesh, cfg).items()})
 
 
 def ptr_layout(mesh: Mesh) -> data.StructLayout:
@@ -42,7 +52,7 @@ def table_write_layout(mesh: Mesh, cfg: CoreConfig) -> data.StructLayout:
     ``dest_table[addr]`` (``addr < depth``); ``data`` is the entry's word as packed by
     :meth:`glocal.golden.noc.RouteTable.pointer_words` / ``dest_words``.
     """
-    width = max(packet_layout(mesh, cfg).size, ptr_layout(mesh).size)
+    width = max(dest_layout(mesh, cfg).size, ptr_layout(mesh).size)
     return data.StructLayout({
         "dest": unsigned(1),
         "addr": range(max(mesh.depth, cfg.neurons)),
@@ -67,10 +77,12 @@ def table_read_signature(mesh: Mesh, cfg: CoreConfig) -> wiring.Signature:
 
 
 def neuron_stream(cfg: CoreConfig) -> stream.Signature:
-    """Fired neuron ids out of a core (see the module docstring)."""
-    return stream.Signature(range(cfg.neurons))
+    """Nonzero outputs ``{neuron, value}`` out of a core (see the module docstring)."""
+    return stream.Signature(data.StructLayout({"neuron": range(cfg.neurons),
+                                               "value": unsigned(value_bits(cfg))}))
 
 
 def axon_stream(cfg: CoreConfig) -> stream.Signature:
-    """Axon ids into a core's pending axon bank (see the module docstring)."""
-    return stream.Signature(range(cfg.axons))
+    """Inputs ``{axon, value}`` into a core's pending axon bank (see the module docstring)."""
+    return stream.Signature(data.StructLayout({"axon": range(cfg.axons),
+                                               "value": unsigned(value_bits(cfg))}))

@@ -3,7 +3,10 @@
 Per :func:`glocal.golden.reference.learn` and ``post_trace``, for every lane ``l``::
 
     f[l]     = F_TABLE[clamp((u − θ) >> (vth_shift − 5), −128, 127) + 128]   # soma pass
-    H_new[l] = clamp(H̃[l] + x·rnd(β_i·f[l], learn_shift), −h_max, h_max)    # learn pass
+    H_new[l] = clamp(H̃[l] + x_i·rnd(β_i·f[l], learn_shift), −h_max, h_max)  # learn pass
+
+(``x_i`` the row's input value: 0/1 on a spike-only core, ``0 .. 2**act_bits − 1`` with
+multi-bit activations, where it costs a multiplier per lane).
 
 `trace_index` builds the table index (the table itself is a ROM in the core); `Plastic`
 is the combinational update the core wraps between its memory reads and the write of H.
@@ -53,9 +56,8 @@ class Plastic(wiring.Component):
         Learning rate of the row's axon.
     f : In(lanes_of(cfg, 8))
         Post-synaptic terms of the lane group's neurons.
-    x : In(1)
-        The row's axon was active this step (else the row is only refreshed: aged and
-        clamped).
+    x : In(unsigned(cfg.act_bits))
+        The row's input value this step (0: the row is only refreshed, aged and clamped).
     h_max : In(unsigned(cfg.h_bits - 1))
         Clamp bound.
     h_new : Out(lanes_of(cfg, h_bits))
@@ -68,7 +70,7 @@ class Plastic(wiring.Component):
             "h": In(lanes_of(cfg, cfg.h_bits)),
             "beta": In(signed(cfg.beta_bits)),
             "f": In(lanes_of(cfg, fixed.F_BITS)),
-            "x": In(1),
+            "x": In(unsigned(cfg.act_bits)),
             "h_max": In(unsigned(cfg.h_bits - 1)),
             "h_new": Out(lanes_of(cfg, cfg.h_bits)),
         })
@@ -78,8 +80,11 @@ class Plastic(wiring.Component):
         m = Module()
         lim = self.h_max
         for l in range(cfg.lanes):
-            delta = Mux(self.x, rshift_round(self.beta * self.f[l], cfg.learn_shift), 0)
-            s = Signal(signed(cfg.h_bits + cfg.beta_bits + fixed.F_BITS + 1), name=f"sum{l}")
+            step = rshift_round(self.beta * self.f[l], cfg.learn_shift)
+            delta = Mux(self.x, step, 0) if cfg.act_bits == 1 else step * self.x
+            x_bits = cfg.act_bits if cfg.act_bits > 1 else 0
+            s = Signal(signed(cfg.h_bits + cfg.beta_bits + fixed.F_BITS + 1 + x_bits),
+                       name=f"sum{l}")
             m.d.comb += s.eq(aged(cfg, self.p, self.h[l]) + delta)
             m.d.comb += self.h_new[l].eq(Mux(s > lim, lim, Mux(s < -lim, -lim, s)))
         return m

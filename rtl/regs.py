@@ -5,8 +5,10 @@ Register accesses are answered from this block; memory accesses are handed to th
 through the ``mem`` port (one read or write strobe in the cycle the request is taken,
 read data back the cycle after), so that the core, which owns the memories, can share
 their ports between the bus and its passes. An address outside the map, a core index
-other than 0, a write to a read-only register, or a ``REFRESH`` value past the last axon
-is answered with ``error = 1``, sets the sticky ``STATUS`` bit 1 and changes nothing.
+other than 0, a write to a read-only register, a ``REFRESH`` value past the last axon, a
+``MODE`` other than SNN/ANN (ANN only with ``act_bits > 1``) or an ``OUT_SHIFT`` past
+``cfg.out_shift_range`` is answered with ``error = 1``, sets the sticky ``STATUS`` bit 1
+and changes nothing.
 The packet counters ``PACKETS_OUT``/``PACKETS_IN`` belong to the network around the core:
 a bare core reads them as 0, and the chip's interconnect (:mod:`glocal.rtl.array`) answers
 them from its fabric instead.
@@ -31,6 +33,7 @@ from glocal.golden.memmap import (
     Region,
     region_size,
 )
+from glocal.golden.reference import Mode
 from glocal.rtl.bus import Signature as BusSignature
 
 __all__ = ["Regs", "MemPort", "COUNTERS"]
@@ -76,8 +79,9 @@ class Regs(wiring.Component):
     bus : Out(bus.Signature())
     mem : Out(MemPort())
         Memory accesses for the core to perform.
-    vth_shift, decay, alpha, h_max, learn, t, refresh : Out
-        Register values, at the widths of their reference counterparts.
+    vth_shift, decay, alpha, h_max, learn, t, refresh, mode, out_shift : Out
+        Register values, at the widths of their reference counterparts (``mode``: 1 for
+        `glocal.golden.reference.Mode.ANN`).
     busy : In(1)
         A step runs: register writes wait (reads are answered).
     t_next : In(1)
@@ -100,6 +104,8 @@ class Regs(wiring.Component):
             "learn": Out(1),
             "t": Out(unsigned(cfg.ts_bits)),
             "refresh": Out(range(cfg.axons)),
+            "mode": Out(1),
+            "out_shift": Out(range(cfg.out_shift_range[1] + 1)),
             "busy": In(1),
             "t_next": In(1),
             "refresh_next": In(1),
@@ -135,7 +141,10 @@ class Regs(wiring.Component):
         for reg in REG_WRITABLE:
             with m.If(index == reg):
                 m.d.comb += writable.eq(1)
-        bad_value = (index == Reg.REFRESH) & (wdata >= cfg.axons)
+        max_mode = int(Mode.ANN) if cfg.act_bits > 1 else int(Mode.SNN)
+        bad_value = (((index == Reg.REFRESH) & (wdata >= cfg.axons))
+                     | ((index == Reg.MODE) & (wdata > max_mode))
+                     | ((index == Reg.OUT_SHIFT) & (wdata > cfg.out_shift_range[1])))
         ok = Signal()
         m.d.comb += ok.eq((addr[CORE_SHIFT:] == 0) & mapped
                           & (is_mem | ~write | (writable & ~bad_value)))
@@ -195,7 +204,8 @@ class Regs(wiring.Component):
     def _write_reg(self, m, index, wdata, error):
         targets = {Reg.VTH_SHIFT: self.vth_shift, Reg.DECAY: self.decay, Reg.ALPHA: self.alpha,
                    Reg.H_MAX: self.h_max, Reg.LEARN: self.learn, Reg.T: self.t,
-                   Reg.REFRESH: self.refresh}
+                   Reg.REFRESH: self.refresh, Reg.MODE: self.mode,
+                   Reg.OUT_SHIFT: self.out_shift}
         with m.Switch(index):
             for reg, sig in targets.items():
                 with m.Case(reg):
@@ -212,5 +222,6 @@ class Regs(wiring.Component):
             return self.busy | error << 1
         return {Reg.VTH_SHIFT: self.vth_shift, Reg.DECAY: self.decay, Reg.ALPHA: self.alpha,
                 Reg.H_MAX: self.h_max, Reg.LEARN: self.learn, Reg.T: self.t,
-                Reg.REFRESH: self.refresh}[reg]
+                Reg.REFRESH: self.refresh, Reg.MODE: self.mode,
+                Reg.OUT_SHIFT: self.out_shift}[reg]
 

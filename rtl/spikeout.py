@@ -1,21 +1,23 @@
 """Egress and ingress: between a core's spike streams and its router's local port.
 
 `Egress` turns each fired neuron id into the packets its routing table lists (one per
-destination: multicast at the source, see :mod:`glocal.golden.noc`). `Ingress` turns each
-packet the router ejects into the axon id it sets in the core's pending axon bank.
+destination: multicast at the source, see :mod:`glocal.golden.noc`); each packet carries
+the neuron's output value (with ``act_bits > 1``). `Ingress` turns each packet the router
+ejects into the axon (and value) it sets in the core's pending axon bank.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from glocal.golden.config import CoreConfig
-from glocal.golden.noc import Mesh, RouteTable
+from glocal.golden.noc import Mesh, RouteTable, value_bits
 from glocal.rtl.noc import (
     axon_stream,
+    dest_layout,
     neuron_stream,
     packet_layout,
     ptr_layout,
@@ -30,7 +32,8 @@ class Egress(wiring.Component):
     """Routing-table lookup: fired neuron ids in, packets out, one packet per cycle.
 
     A three-stage pipeline: the pointer table is read with the neuron id, the destination
-    table with ``base + k`` for ``k < count``, and its entry (a whole packet) is offered.
+    table with ``base + k`` for ``k < count``, and its entry with the neuron's value (a
+    whole packet) is offered.
     A neuron with ``count`` destinations occupies the pointer stage for ``max(count, 1)``
     cycles, so a fan-out of one sustains one spike per cycle.
 
@@ -70,7 +73,7 @@ class Egress(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         mesh, cfg, table = self._mesh, self._cfg, self._table
-        pl, dl = ptr_layout(mesh), packet_layout(mesh, cfg)
+        pl, dl = ptr_layout(mesh), dest_layout(mesh, cfg)
         m.submodules.ptr = ptr = Memory(
             shape=unsigned(pl.size), depth=cfg.neurons,
             init=table.pointer_words(mesh) if table else [])
@@ -107,16 +110,22 @@ class Egress(wiring.Component):
         free = ~out.valid | out.ready     # the output register can take an entry
         issue = looked & (pointer.count != 0) & free
         done = looked & ((pointer.count == 0) | (issue & (k == pointer.count - 1)))
+        # The neuron's value travels beside its pointer, then beside its destination entry.
+        looked_value = Signal.like(self.spikes.payload.value)
+        out_value = Signal.like(self.spikes.payload.value)
         m.d.comb += [
             self.spikes.ready.eq(~looked | done),
-            ptr_r.addr.eq(self.spikes.payload),
+            ptr_r.addr.eq(self.spikes.payload.neuron),
             ptr_r.en.eq(self.spikes.ready),          # hold the pointer while it is expanded
             dest_r.addr.eq(pointer.base + k),
             dest_r.en.eq(free),                      # hold the packet while it is offered
-            out.payload.eq(dest_r.data),
+            out.payload.eq(Cat(dest_r.data, out_value)),
         ]
         with m.If(self.spikes.ready):
-            m.d.sync += looked.eq(self.spikes.valid)
+            m.d.sync += [looked.eq(self.spikes.valid),
+                         looked_value.eq(self.spikes.payload.value)]
+        with m.If(free):
+            m.d.sync += out_value.eq(looked_value)
         with m.If(done):
             m.d.sync += k.eq(0)
         with m.Elif(issue):
@@ -152,9 +161,11 @@ class Ingress(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        if value_bits(self._cfg):
+            m.d.comb += self.axons.payload.value.eq(self.packets.payload.value)
         m.d.comb += [
             self.axons.valid.eq(self.packets.valid),
-            self.axons.payload.eq(self.packets.payload.axon),
+            self.axons.payload.axon.eq(self.packets.payload.axon),
             self.packets.ready.eq(self.axons.ready),
         ]
         return m

@@ -1,7 +1,8 @@
 """cocotb bench: a Verilated CoreArray against the chip-level reference, step by step.
 
 For each seed the bench builds a program (:mod:`glocal.sim.programs`: a random layered
-network, or the dense every-neuron-fires stress case), loads it over the bus, reads the
+network, the same with mixed SNN/ANN cores and multi-bit inputs (hybrid coding), or the
+dense every-neuron-fires stress case), loads it over the bus, reads the
 routing tables back, and runs its steps: even seeds one step at a time, odd seeds in
 chunks of 2–3 steps issued back to back (each step's inputs written while the previous
 one runs, start as soon as the chip is ready). After every step (chunk) it compares with
@@ -15,7 +16,7 @@ Before the programs, a few requests the interconnect must refuse (a core past th
 an index past a routing table, a write to a packet counter).
 
 Environment: ``GLOCAL_CFG`` (CoreConfig as JSON), ``GLOCAL_MESH`` (Mesh as JSON),
-``GLOCAL_RUNS`` (comma-separated ``random:<first>:<last>`` or
+``GLOCAL_RUNS`` (comma-separated ``random:<first>:<last>``, ``hybrid:<first>:<last>`` or
 ``dense<fanout>:<first>:<last>`` seed ranges), ``GLOCAL_STEPS``, ``GLOCAL_HEBB``
 (``step``/``end``).
 """
@@ -35,7 +36,7 @@ from glocal.golden.noc import Mesh
 from glocal.sim.arraydrv import ArrayDriver
 from glocal.sim.core_tb import _reset, compare
 from glocal.sim.coredrv import CocotbPort, address
-from glocal.sim.programs import dense_case, random_case
+from glocal.sim.programs import dense_case, hybrid_case, random_case
 
 
 def step_bound(cfg: CoreConfig, mesh: Mesh, packets: int) -> int:
@@ -57,9 +58,12 @@ async def array_matches_chip_reference(dut):
     port = CocotbPort(dut)
     await refuses_bad_requests(port, cfg, mesh)
     checked = 0
+    multibit = 0        # multi-bit activations sent by ANN cores in hybrid runs
     for kind, seed in ((kind, s) for kind, a, b in runs for s in range(int(a), int(b) + 1)):
         if kind == "random":
             case = random_case(mesh, cfg, seed, steps)
+        elif kind == "hybrid":
+            case = hybrid_case(mesh, cfg, seed, steps)
         else:
             case = dense_case(mesh, cfg, seed, steps, fanout=int(kind.removeprefix("dense")))
         program = case.program
@@ -81,8 +85,10 @@ async def array_matches_chip_reference(dut):
             t = noc.traffic(mesh, cfg, program.tables, fired)
             want.append((states, fired, pending, t.injected, t.ejected))
 
-        if kind != "random":
+        if kind.startswith("dense"):
             assert all(w[1].all() for w in want), "the stress case must fire every neuron"
+        if kind == "hybrid":
+            multibit += int(sum((w[1] > 1).sum() for w in want))
         rng = np.random.default_rng(seed)
         k = 0
         while k < steps:
@@ -114,8 +120,11 @@ async def array_matches_chip_reference(dut):
                 compare(f"{where}: hebb", await drv.hebb(), np.stack([s.hebb for s in st]))
             checked += n
             dut._log.info("%s: %d cycles, %d packets", where, cycles, packets)
-    dut._log.info("%s: %d steps on a %d×%d mesh, all equal to the reference",
-                  os.environ.get("GLOCAL_RUNS"), checked, mesh.rows, mesh.cols)
+    if any(kind == "hybrid" for kind, _, _ in runs):
+        assert multibit, "the hybrid runs sent no multi-bit activation"
+    dut._log.info("%s: %d steps on a %d×%d mesh, all equal to the reference%s",
+                  os.environ.get("GLOCAL_RUNS"), checked, mesh.rows, mesh.cols,
+                  f" ({multibit} multi-bit activations)" if multibit else "")
 
 
 async def refuses_bad_requests(port, cfg: CoreConfig, mesh: Mesh) -> None:

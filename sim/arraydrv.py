@@ -58,9 +58,10 @@ class ArrayDriver:
         return [int(v) for v in ptr], [int(v) for v in dest]
 
     async def send_inputs(self, bitmaps) -> None:
-        """Set the pending axons of ``bitmaps`` (cores, axons), all cores in one burst."""
+        """OR the inputs ``bitmaps`` (cores, axons) into the pending axons, all cores in one
+        burst (spikes, or values with ``act_bits > 1``)."""
         bitmaps = np.asarray(bitmaps)
-        reqs = [(address(Region.AXON, int(a), c), 1, 1)
+        reqs = [(address(Region.AXON, int(a), c), 1, int(bitmaps[c, a]))
                 for c in range(self.mesh.cores) for a in np.flatnonzero(bitmaps[c])]
         if reqs and any(err for _, err in await self.port.transact(reqs)):
             raise BusError("an input spike write was answered with error")

@@ -118,9 +118,11 @@ class CoreDriver:
         return {reg.name: int(v) for reg, v in zip(regs, vals, strict=True)}
 
     async def send_inputs(self, x) -> None:
-        """Set the pending input bits of the active axons of ``x``."""
-        active = np.flatnonzero(np.asarray(x))
-        reqs = [(address(Region.AXON, int(i), self.core), 1, 1) for i in active]
+        """OR the inputs ``x`` (spikes, or values with ``act_bits > 1``) into the pending
+        axons; zeros are not written."""
+        x = np.asarray(x)
+        reqs = [(address(Region.AXON, int(i), self.core), 1, int(x[i]))
+                for i in np.flatnonzero(x)]
         if reqs and any(err for _, err in await self.port.transact(reqs)):
             raise BusError("an input spike write was answered with error")
 

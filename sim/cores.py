@@ -16,10 +16,10 @@ import numpy as np
 
 from glocal.golden import fixed, reference
 from glocal.golden.config import CoreConfig
-from glocal.golden.reference import CoreParams, CoreState
+from glocal.golden.reference import CoreParams, CoreState, Mode
 from glocal.sim.vectors import flavoured, random_params
 
-__all__ = ["RandomRun", "random_run"]
+__all__ = ["RandomRun", "random_run", "random_hybrid_run"]
 
 
 @dataclass
@@ -33,19 +33,28 @@ class RandomRun:
     xs : ndarray, shape (steps, axons)
     learn : list of bool
         LEARN register for each step (the driver rewrites it when it changes).
+    modes : list of Mode or None
+        MODE register for each step (hybrid runs); ``None``: the parameters' mode.
     """
 
     params: CoreParams
     state: CoreState
     xs: np.ndarray
     learn: list[bool]
+    modes: list[Mode] | None = None
+
+    def params_at(self, k: int) -> CoreParams:
+        """The parameters of step ``k``, its LEARN and MODE registers included."""
+        regs = replace(self.params.regs, learn=self.learn[k])
+        if self.modes is not None:
+            regs = replace(regs, mode=self.modes[k])
+        return replace(self.params, regs=regs)
 
     def expected(self, cfg: CoreConfig) -> list[CoreState]:
         """Reference state after every step."""
         state, out = self.state, []
-        for x, learn in zip(self.xs, self.learn, strict=True):
-            p = replace(self.params, regs=replace(self.params.regs, learn=learn))
-            state = reference.step(cfg, p, state, x)
+        for k, x in enumerate(self.xs):
+            state = reference.step(cfg, self.params_at(k), state, x)
             out.append(state)
         return out
 
@@ -73,3 +82,33 @@ def random_run(cfg: CoreConfig, seed: int, steps: int) -> RandomRun:
     learn = ([True] * steps if mode < 2 else [False] * steps if mode == 2 else
              [bool(b) for b in rng.integers(0, 2, steps)])
     return RandomRun(params=params, state=state, xs=xs, learn=learn)
+
+
+def random_hybrid_run(cfg: CoreConfig, seed: int, steps: int) -> RandomRun:
+    """`random_run` with multi-bit inputs and outputs (``cfg.act_bits > 1``): input values
+    ``1 .. act_max`` on the active axons (all at ``act_max`` one time in three), an initial
+    ``s`` of activations, and the MODE register ANN throughout, SNN throughout (learning
+    from multi-bit inputs), or switched between steps. ``out_shift`` is at a limit one time
+    in three, otherwise fitted so that the first step's currents spread over the ReLU's
+    range (neither all clamped nor all zero).
+    """
+    if cfg.act_bits == 1:
+        raise ValueError("a hybrid run needs a core with act_bits > 1")
+    run = random_run(cfg, seed, steps)
+    rng = np.random.default_rng(seed + 10_000)
+    values = (np.full(run.xs.shape, cfg.act_max) if rng.random() < 1 / 3 else
+              rng.integers(1, cfg.act_max + 1, run.xs.shape))
+    xs = run.xs * values
+    lo, hi = cfg.out_shift_range
+    p = run.params
+    aged = reference.age(cfg, run.state.hebb, run.state.t_last, run.state.t, p.p_table)
+    i = reference.current(cfg, *reference.integrate(xs[0], p.weight, aged), p.bias,
+                          p.regs.alpha)
+    fit = max(lo, min(hi, int(np.abs(i).max()).bit_length() - cfg.act_bits))
+    out_shift = int(rng.choice([lo, hi, fit, fit]))
+    kind = rng.integers(0, 3)
+    modes = ([Mode.ANN] * steps if kind == 0 else [Mode.SNN] * steps if kind == 1 else
+             [Mode(int(b)) for b in rng.integers(0, 2, steps)])
+    state = replace(run.state, s=rng.integers(0, cfg.act_max + 1, cfg.neurons))
+    return RandomRun(params=replace(p, regs=replace(p.regs, out_shift=out_shift)),
+                     state=state, xs=xs, learn=run.learn, modes=modes)

@@ -11,7 +11,7 @@ axons of deeper cores. Every table is built by :func:`glocal.golden.noc.route_ta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,10 +19,10 @@ from glocal.golden import chip, noc
 from glocal.golden.chip import Program
 from glocal.golden.config import CoreConfig
 from glocal.golden.noc import Dest, Mesh
-from glocal.golden.reference import CoreParams, CoreState, Registers
+from glocal.golden.reference import CoreParams, CoreState, Mode, Registers
 from glocal.sim.vectors import random_params, random_state
 
-__all__ = ["ChipCase", "random_case", "dense_case"]
+__all__ = ["ChipCase", "random_case", "dense_case", "hybrid_case"]
 
 
 @dataclass
@@ -165,3 +165,51 @@ def dense_case(mesh: Mesh, cfg: CoreConfig, seed: int, steps: int, *, fanout: in
                       outputs=((0, 0),))
     x = np.ones((steps, len(free_inputs)), np.int64)
     return ChipCase(program=program, states=states, x=x)
+
+
+def hybrid_case(mesh: Mesh, cfg: CoreConfig, seed: int, steps: int, *, rate: float = 0.4,
+                p_ann: float = 0.5) -> ChipCase:
+    """`random_case`'s network with mixed SNN/ANN cores and multi-bit inputs (hybrid coding).
+
+    Each core is put in ANN mode with probability ``p_ann`` (at least one core of each
+    kind), so ANN cores feed SNN cores (activations as current), SNN cores feed ANN cores
+    (spikes as 1) and either feeds its own kind; SNN cores keep learning on. An ANN core's
+    ``out_shift`` is fitted to its typical current so that its activations spread over
+    ``0 .. act_max`` (some clamped, some zero, most in between). External inputs are values
+    ``1 .. act_max`` on a fraction ``rate`` of the channels in each step.
+
+    Raises
+    ------
+    ValueError
+        If ``cfg.act_bits`` is 1 (no multi-bit values) or the mesh has a single core.
+    """
+    if cfg.act_bits == 1:
+        raise ValueError("a hybrid case needs a core with act_bits > 1")
+    if mesh.cores < 2:
+        raise ValueError("a hybrid case needs at least two cores (one SNN, one ANN)")
+    base = random_case(mesh, cfg, seed, steps, rate=rate)
+    rng = np.random.default_rng(seed + 20_000)
+    ann = rng.random(mesh.cores) < p_ann
+    both = rng.permutation(mesh.cores)[:2]
+    ann[both[0]], ann[both[1]] = True, False
+    lo, hi = cfg.out_shift_range
+    cores = []
+    for c, p in enumerate(base.program.cores):
+        if not ann[c]:
+            cores.append(p)
+            continue
+        # Typical current: inputs at the given rate with mid-range values.
+        x = (rng.random((16, cfg.axons)) < rate) * rng.integers(1, cfg.act_max + 1,
+                                                                 (16, cfg.axons))
+        # A bias on the scale of the weighted sums (a random one mostly swamps them).
+        drive = max(1, int(np.percentile(np.abs(x @ p.weight), 60)))
+        bias = rng.integers(-drive, drive + 1, cfg.neurons)
+        typical = np.percentile(np.abs(x @ p.weight + bias), 60)
+        shift = int(np.clip(int(typical).bit_length() - cfg.act_bits + 1, lo, hi))
+        cores.append(replace(p, bias=bias,
+                             regs=replace(p.regs, mode=Mode.ANN, out_shift=shift)))
+    program = replace(base.program, cores=tuple(cores))
+    n_in = len(program.inputs)
+    x = ((rng.random((steps, n_in)) < rate)
+         * rng.integers(1, cfg.act_max + 1, (steps, n_in))).astype(np.int64)
+    return ChipCase(program=program, states=base.states, x=x)

@@ -100,7 +100,7 @@ def run_steps(mesh: Mesh, cfg: CoreConfig, tables: list[RouteTable], fired, *,
     n = mesh.cores
     results: list[StepResult] = []
     watch = ([s.ready for s in dut.spikes] + [a.valid for a in dut.axons]
-             + [a.payload for a in dut.axons] + list(dut.moves) + [dut.idle])
+             + [a.payload.axon for a in dut.axons] + list(dut.moves) + [dut.idle])
 
     async def bench(ctx):
         for f in np.asarray(fired):
@@ -116,7 +116,7 @@ def run_steps(mesh: Mesh, cfg: CoreConfig, tables: list[RouteTable], fired, *,
                 for c in range(n):
                     ctx.set(dut.spikes[c].valid, bool(queues[c]))
                     if queues[c]:
-                        ctx.set(dut.spikes[c].payload, int(queues[c][0]))
+                        ctx.set(dut.spikes[c].payload.neuron, int(queues[c][0]))
                     ctx.set(dut.axons[c].ready, bool(ready[c]))
                 _, _, *v, idle = await ctx.tick().sample(*watch)
                 s_ready, a_valid, a_payload, moves = v[:n], v[n:2 * n], v[2 * n:3 * n], v[3 * n:]

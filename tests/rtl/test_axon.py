@@ -36,7 +36,7 @@ def test_scanner_lists_each_step_inputs_while_next_inputs_arrive():
     async def sink(ctx):
         ctx.set(dut.rows.ready, 1)
         for _ in want:
-            idx, = await ctx.tick().sample(dut.rows.payload).until(dut.rows.valid)
+            idx, = await ctx.tick().sample(dut.rows.payload.index).until(dut.rows.valid)
             emitted.append(idx)
 
     sim = Simulator(dut)

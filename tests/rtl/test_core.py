@@ -198,7 +198,7 @@ def test_spike_stream_carries_each_steps_fired_set_under_back_pressure(cfg, seed
         while True:
             ctx.set(dut.spikes.ready, int(rng.random() < 0.4))
             _, _, valid, ready, nid, step_ready = await ctx.tick().sample(
-                dut.spikes.valid, dut.spikes.ready, dut.spikes.payload, dut.ctrl.ready)
+                dut.spikes.valid, dut.spikes.ready, dut.spikes.payload.neuron, dut.ctrl.ready)
             if valid and ready:
                 assert not step_ready, f"ready was high while neuron {nid} was being sent"
                 taken.append((started[0] - 1, nid))
@@ -244,7 +244,7 @@ def test_axon_stream_sets_the_pending_bank_like_bus_writes(cfg, seed):
             if not queue:
                 await ctx.tick()
                 continue
-            await streams.put(ctx, dut.axons, queue[0], idle=int(rng.integers(0, 3)))
+            await streams.put(ctx, dut.axons, {"axon": queue[0]}, idle=int(rng.integers(0, 3)))
             queue.pop(0)
 
     async def send(drv, x):

@@ -29,7 +29,7 @@ def run_egress(dut, spikes, n_out, *, rng=None, before=None):
         if before is not None:
             await before(ctx)
         for j in spikes:
-            await streams.put(ctx, dut.spikes, int(j),
+            await streams.put(ctx, dut.spikes, {"neuron": int(j)},
                               idle=int(rng.integers(0, 3)) if rng is not None else 0)
 
     async def sink(ctx):
@@ -91,7 +91,7 @@ def test_fan_out_of_one_sustains_one_packet_per_cycle():
         ctx.set(dut.spikes.valid, 1)
         n = 0
         for cycle in range(40):
-            ctx.set(dut.spikes.payload, n % CFG.neurons)
+            ctx.set(dut.spikes.payload.neuron, n % CFG.neurons)
             _, _, took, out = await ctx.tick().sample(dut.spikes.ready, dut.packets.valid)
             n += took
             if out:
@@ -114,7 +114,7 @@ def test_ingress_hands_the_axon_over_and_passes_backpressure():
         ctx.set(dut.packets.payload, {"x": 2, "y": 1, "axon": 37})
         ctx.set(dut.axons.ready, 0)
         await ctx.delay(1e-9)
-        assert ctx.get(dut.axons.valid) and ctx.get(dut.axons.payload) == 37
+        assert ctx.get(dut.axons.valid) and ctx.get(dut.axons.payload.axon) == 37
         assert not ctx.get(dut.packets.ready)
         ctx.set(dut.axons.ready, 1)
         await ctx.delay(1e-9)
@@ -135,7 +135,7 @@ def test_egress_is_busy_from_the_cycle_a_spike_is_offered_until_its_packets_left
     async def bench(ctx):
         assert ctx.get(dut.idle)
         ctx.set(dut.spikes.valid, 1)
-        ctx.set(dut.spikes.payload, 0)
+        ctx.set(dut.spikes.payload.neuron, 0)
         await ctx.delay(1e-9)
         busy.append(not ctx.get(dut.idle))
         await ctx.tick()
