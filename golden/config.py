@@ -39,6 +39,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "theta_bits": (2, 32),
     "decay_frac": (1, 16),
     "p_frac": (1, 16),
+    "plastic_mask": (0, 1),
 }
 
 
@@ -80,6 +81,11 @@ class CoreConfig:
         ``0 ≤ decay ≤ 2**decay_frac``).
     p_frac : int
         Fractional bits of the Hebbian decay table ``P[k] ≈ w_decay**k``.
+    plastic_mask : int
+        1: every synapse has a plasticity-enable bit (``CoreParams.plastic``, region
+        ``PLASTIC``, one more bit of block RAM per synapse); only enabled synapses take
+        the Hebbian increment. 0 (default): every synapse is plastic, and the core has no
+        such memory.
 
     Raises
     ------
@@ -104,6 +110,7 @@ class CoreConfig:
     theta_bits: int = 16
     decay_frac: int = 8
     p_frac: int = 15
+    plastic_mask: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
