@@ -3,7 +3,9 @@
 Per :func:`glocal.golden.reference.learn` and ``post_trace``, for every lane ``l``::
 
     f[l]     = F_TABLE[clamp((u − θ) >> (vth_shift − 5), −128, 127) + 128]   # soma pass
-    H_new[l] = clamp(H̃[l] + x·rnd(β_i·f[l], learn_shift), −h_max, h_max)    # learn pass
+    H_new[l] = clamp(H̃[l] + x·E[l]·rnd(β_i·f[l], learn_shift), −h_max, h_max)  # learn pass
+
+``E`` is the synapses' plasticity enable (``cfg.plastic_mask``; all ones without it).
 
 `trace_index` builds the table index (the table itself is a ROM in the core); `Plastic`
 is the combinational update the core wraps between its memory reads and the write of H.
@@ -58,12 +60,15 @@ class Plastic(wiring.Component):
         clamped).
     h_max : In(unsigned(cfg.h_bits - 1))
         Clamp bound.
+    enable : In(cfg.lanes), only with ``cfg.plastic_mask``
+        Plasticity enable of each lane's synapse: a disabled one takes no increment (it
+        is still aged and clamped).
     h_new : Out(lanes_of(cfg, h_bits))
     """
 
     def __init__(self, *, cfg: CoreConfig):
         self._cfg = cfg
-        super().__init__({
+        ports = {
             "p": In(unsigned(cfg.p_bits)),
             "h": In(lanes_of(cfg, cfg.h_bits)),
             "beta": In(signed(cfg.beta_bits)),
@@ -71,14 +76,18 @@ class Plastic(wiring.Component):
             "x": In(1),
             "h_max": In(unsigned(cfg.h_bits - 1)),
             "h_new": Out(lanes_of(cfg, cfg.h_bits)),
-        })
+        }
+        if cfg.plastic_mask:
+            ports["enable"] = In(cfg.lanes)
+        super().__init__(ports)
 
     def elaborate(self, platform):
         cfg = self._cfg
         m = Module()
         lim = self.h_max
         for l in range(cfg.lanes):
-            delta = Mux(self.x, rshift_round(self.beta * self.f[l], cfg.learn_shift), 0)
+            on = self.x & self.enable[l] if cfg.plastic_mask else self.x
+            delta = Mux(on, rshift_round(self.beta * self.f[l], cfg.learn_shift), 0)
             s = Signal(signed(cfg.h_bits + cfg.beta_bits + fixed.F_BITS + 1), name=f"sum{l}")
             m.d.comb += s.eq(aged(cfg, self.p, self.h[l]) + delta)
             m.d.comb += self.h_new[l].eq(Mux(s > lim, lim, Mux(s < -lim, -lim, s)))
