@@ -158,7 +158,8 @@ def writes(program: Program, *, skip_zeros: bool = False) -> list[Write]:
                 if len(values):
                     out.append(Write(c, region, 0, values))
                 continue
-            run = max(1, -(-gap // hp.entry_bytes(width)))
+            # Entries whose packed size is the gap (1-bit regions pack 8 entries a byte).
+            run = gap * 8 if width == 1 else max(1, -(-gap // hp.entry_bytes(width)))
             out += [Write(c, region, lo, values[lo:hi]) for lo, hi in _nonzero_spans(values, run)]
         regs = memmap.register_values(program.cores[c].regs)
         first = min(regs)

@@ -192,6 +192,13 @@ def test_a_program_with_plasticity_enables_round_trips_and_writes_them(tmp_path)
                if w.region is Region.PLASTIC}
     assert sorted(plastic) == [(c, 0) for c in range(program.mesh.cores)]
     np.testing.assert_array_equal(plastic[1, 0], program.cores[1].plastic.reshape(-1))
+    # Skipping zeros: the enables' nonzero entries are all still written, in packed spans.
+    sparse = [w for w in image.writes(program, skip_zeros=True) if w.region is Region.PLASTIC]
+    for c in range(program.mesh.cores):
+        got = np.zeros(cfg.axons * cfg.neurons, np.int64)
+        for w in (w for w in sparse if w.core == c):
+            got[w.index:w.index + len(w.values)] = w.values
+        np.testing.assert_array_equal(got, program.cores[c].plastic.reshape(-1))
     x = random_inputs(model, rng, 1)[0]
     np.testing.assert_array_equal(chip.run(back, x).spikes, chip.run(program, x).spikes)
 
