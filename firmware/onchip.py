@@ -8,7 +8,8 @@ loads it into the simulated chip, runs it and compares:
 - **fault tolerance** (:func:`fault_tolerance`): the trained network (HP by default,
   learning on in its hidden core) on corrupted test inputs, each sample from a RESET of
   neuron and Hebbian state; compared with :func:`glocal.golden.chip.run` (every spike of
-  every core at every step and the outputs) and with
+  every core at every step, the outputs, and the learning cores' ``H``, timestamps,
+  clock and refresh row read back after the last sample) and with
   :func:`glocal.golden.network.run_network` (outputs, predictions).
 - **few-shot** (:func:`few_shot`): the whole episode on the chip. Core 0 is the feature
   network's hidden layer, core 1 the plastic layer; core 0's spikes reach core 1's
@@ -151,6 +152,12 @@ class ModelPoint:
         Outputs equal to ``run_network``'s, every sample.
     learn : list of bool
         The LEARN register of each used core during the run.
+    hebb : list of ndarray (axons, neurons)
+        ``H`` of each learning core read back after the last sample (what that sample
+        learned on chip).
+    hebb_equal : bool
+        ``hebb``, the timestamps, clock and refresh row of every learning core equal
+        :func:`glocal.golden.chip.run`'s after the last sample.
     cycles_per_sample, syn_ops_per_sample : float
     load_seconds, run_seconds : float
     info : dict
@@ -171,6 +178,8 @@ class ModelPoint:
     samples_exact: int
     network_equal: bool
     learn: list[bool]
+    hebb: list[np.ndarray]
+    hebb_equal: bool
     cycles_per_sample: float
     syn_ops_per_sample: float
     load_seconds: float
@@ -187,7 +196,7 @@ class ModelPoint:
 
     @property
     def exact(self) -> bool:
-        return self.mismatches == 0 and self.network_equal
+        return self.mismatches == 0 and self.network_equal and self.hebb_equal
 
 
 def target(cfg: CoreConfig) -> CoreConfig:
@@ -215,6 +224,13 @@ def run_model(chip: Chip, model: ChipModel, spikes: np.ndarray, labels: np.ndarr
     cmp = trace(chip.program, x, res, keep_hebb=keep_hebb)
     net = network.run_network(model, spikes)
     used = [c for c, name in enumerate(program.names) if name]
+    learning = [c for c in used if program.cores[c].regs.learn]
+    final = chip.read_state(learning)
+    want = cmp.reference[-1].states
+    hebb_equal = all(np.array_equal(got.hebb, want[c].hebb)
+                     and np.array_equal(got.t_last, want[c].t_last)
+                     and (got.t, got.refresh) == (want[c].t, want[c].refresh)
+                     for got, c in zip(final, learning, strict=True))
     return ModelPoint(
         experiment=experiment, where=describe(program), samples=len(x),
         labels=np.asarray(labels), chip_predictions=res.predictions,
@@ -223,6 +239,7 @@ def run_model(chip: Chip, model: ChipModel, spikes: np.ndarray, labels: np.ndarr
         values=cmp.values, mismatches=cmp.mismatches, samples_exact=cmp.samples_exact,
         network_equal=bool(np.array_equal(res.outputs, net.membrane)),
         learn=[bool(program.cores[c].regs.learn) for c in used],
+        hebb=[s.hebb for s in final], hebb_equal=bool(hebb_equal),
         cycles_per_sample=float(res.cycles.mean()),
         syn_ops_per_sample=float(res.syn_ops.mean()), load_seconds=t_load,
         run_seconds=t_run, info=info)
@@ -471,7 +488,8 @@ def run_cli(name: str, *, seed: int = 0, samples: int = 4, out: Path | None = No
         raise ValueError(f"experiment must be fault-tolerance, few-shot or continual, "
                          f"not {name!r}")
     summary = {"experiment": name, "variant": p.info.get("variant"), "exact": p.exact,
-               "agreement": p.agreement, "values": p.values, "mismatches": p.mismatches,
+               "hebb_equal": p.hebb_equal, "agreement": p.agreement, "values": p.values,
+               "mismatches": p.mismatches,
                "chip_accuracy": p.chip_accuracy, "reference_accuracy": p.reference_accuracy,
                "cycles_per_sample": p.cycles_per_sample,
                "wall_seconds": time.monotonic() - t0, "point": common.jsonable(p)}
@@ -487,5 +505,8 @@ def run_cli(name: str, *, seed: int = 0, samples: int = 4, out: Path | None = No
         print(f"{k}: {summary[k]}")
     if isinstance(p, EpisodePoint):
         print(f"hebb_equal: {p.hebb_equal} ({p.hebb_nonzero} nonzero H entries)")
+    else:
+        print(f"hebb_equal: {p.hebb_equal} (nonzero H entries per learning core after the "
+              f"last sample: {[int(np.count_nonzero(h)) for h in p.hebb]})")
     print(f"wrote {path}")
     return 0 if p.exact else 1

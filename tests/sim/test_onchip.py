@@ -27,6 +27,7 @@ def test_a_fault_tolerance_point_learning_on_chip_equals_the_reference(chip):
                                noise="gaussian", level=0.06, samples=3, chip=chip)
     assert p.learn[0], "the HP hidden core must learn on chip"
     assert p.values > 0 and p.mismatches == 0, f"{p.mismatches} of {p.values} differ"
+    assert p.hebb_equal and np.count_nonzero(p.hebb[0]) > 0
     assert p.samples_exact == p.samples == 3
     np.testing.assert_array_equal(p.chip_outputs, p.reference_outputs)
     np.testing.assert_array_equal(p.chip_predictions, p.reference_predictions)
@@ -63,3 +64,8 @@ def test_a_continual_hp_point_learning_on_the_unmasked_synapses_equals_the_refer
     assert p.samples_exact == p.samples == 3
     np.testing.assert_array_equal(p.chip_outputs, p.reference_outputs)
     np.testing.assert_array_equal(p.chip_predictions, p.reference_predictions)
+    # H read back after the last sample: the reference's, learned only where enabled.
+    assert p.hebb_equal
+    plastic = chip.program.cores[0].plastic
+    assert np.count_nonzero(p.hebb[0][plastic == 1]) > 0
+    assert not p.hebb[0][plastic == 0].any()
