@@ -30,7 +30,9 @@ __all__ = ["CompileError", "GEOMETRY", "Placement", "place", "compile_model", "d
 
 #: `CoreConfig` fields the target may choose freely. Every other field is an arithmetic
 #: width the model was quantized for; ``axons`` is one of them too: it sets the Hebbian
-#: refresh period and the length of the decay table (``ts_bits``).
+#: refresh period and the length of the decay table (``ts_bits``). Besides these, a target
+#: with ``plastic_mask`` runs a model without it (every synapse enabled, which computes
+#: what a core without the enables does); the reverse is refused.
 GEOMETRY = ("neurons", "lanes")
 
 
@@ -56,12 +58,14 @@ class Placement:
 
 
 def _check_target(model: ChipModel, cfg: CoreConfig) -> None:
+    free = GEOMETRY + (("plastic_mask",) if cfg.plastic_mask else ())
     diff = [f"{f.name} {getattr(cfg, f.name)} (the model's: {getattr(model.cfg, f.name)})"
             for f in fields(CoreConfig)
-            if f.name not in GEOMETRY and getattr(cfg, f.name) != getattr(model.cfg, f.name)]
+            if f.name not in free and getattr(cfg, f.name) != getattr(model.cfg, f.name)]
     if diff:
         raise CompileError("the target cores differ from the model's in "
-                           + ", ".join(diff) + f"; only {' and '.join(GEOMETRY)} may differ")
+                           + ", ".join(diff) + f"; only {' and '.join(GEOMETRY)} may differ "
+                           "(and plastic_mask may be 1 on the target)")
 
 
 def place(model: ChipModel, cfg: CoreConfig, mesh: Mesh) -> Placement:
@@ -111,7 +115,8 @@ def compile_model(model: ChipModel, *, cfg: CoreConfig | None = None,
     Raises
     ------
     CompileError
-        Naming the layer and the limit: widths that differ from the model's, a fan-in above
+        Naming the layer and the limit: widths that differ from the model's (a model with
+        per-synapse plasticity enables needs a target with ``plastic_mask``), a fan-in above
         the core's axons, more cores than the mesh has, a fan-out above ``mesh.fanout``, a
         routing table above ``mesh.depth``.
     """

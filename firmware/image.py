@@ -13,8 +13,9 @@ An image is a zip archive (conventionally ``.glimg``) with two kinds of entries:
     array and one of the manifest itself (``manifest_sha256``, over the rest of it).
 ``arrays/core<c>.<REGION>.npy``
     The entries of one region of one core as memory words, in memory-map order
-    (``WEIGHT`` row-major ``[axon, neuron]``; ``ROUTE_PTR`` and ``ROUTE_DEST`` the packed
-    words of :mod:`glocal.golden.noc`, ``ROUTE_DEST`` only its used entries).
+    (``WEIGHT`` and ``PLASTIC`` row-major ``[axon, neuron]``, ``PLASTIC`` only for cores
+    with ``plastic_mask``; ``ROUTE_PTR`` and ``ROUTE_DEST`` the packed words of
+    :mod:`glocal.golden.noc`, ``ROUTE_DEST`` only its used entries).
 
 So the image *is* the list of memory writes that load a chip (:func:`writes`), and
 :func:`load` turns it back into the :class:`~glocal.golden.chip.Program` whose
@@ -53,7 +54,7 @@ VERSION = 1
 SUFFIX = ".glimg"
 #: Regions an image fills, in the order :func:`writes` sends them.
 REGIONS = (Region.WEIGHT, Region.BIAS, Region.BETA, Region.THETA, Region.P_TABLE,
-           Region.ROUTE_PTR, Region.ROUTE_DEST)
+           Region.ROUTE_PTR, Region.ROUTE_DEST, Region.PLASTIC)
 _MANIFEST = "manifest.json"
 
 
@@ -110,13 +111,16 @@ def _from_registers(values: dict[str, int]) -> Registers:
 
 def _words(program: Program, core: int) -> dict[Region, np.ndarray]:
     p, table = program.cores[core], program.tables[core]
-    return {
+    words = {
         Region.WEIGHT: p.weight.reshape(-1), Region.BIAS: p.bias, Region.BETA: p.beta,
         Region.THETA: p.theta, Region.P_TABLE: p.p_table,
         Region.ROUTE_PTR: np.array(table.pointer_words(program.mesh), dtype=np.int64),
         Region.ROUTE_DEST: np.array(table.dest_words(program.mesh, program.cfg),
                                     dtype=np.int64),
     }
+    if program.cfg.plastic_mask:     # the region exists only on such cores
+        words[Region.PLASTIC] = np.asarray(p.plastic, dtype=np.int64).reshape(-1)
+    return words
 
 
 def _unpack(fields: dict[str, int], word: int) -> dict[str, int]:
@@ -157,7 +161,8 @@ def writes(program: Program, *, skip_zeros: bool = False) -> list[Write]:
                 if len(values):
                     out.append(Write(c, region, 0, values))
                 continue
-            run = max(1, -(-gap // hp.entry_bytes(width)))
+            # Entries whose packed size is the gap (1-bit regions pack 8 entries a byte).
+            run = gap * 8 if width == 1 else max(1, -(-gap // hp.entry_bytes(width)))
             out += [Write(c, region, lo, values[lo:hi]) for lo, hi in _nonzero_spans(values, run)]
         regs = memmap.register_values(program.cores[c].regs)
         # One write per run of consecutive registers (MODE and OUT_SHIFT come after the
@@ -309,10 +314,12 @@ def _program(manifest: dict, arrays: dict[str, np.ndarray]) -> Program:
         if entry["core"] != c:
             raise ValueError(f"core entry {c} says it is core {entry['core']}")
         words = {Region[r]: arrays[e["array"]] for r, e in entry["regions"].items()}
+        plastic = words.get(Region.PLASTIC)
         params.append(CoreParams(
             weight=words[Region.WEIGHT].reshape(cfg.axons, cfg.neurons),
             bias=words[Region.BIAS], beta=words[Region.BETA], theta=words[Region.THETA],
-            p_table=words[Region.P_TABLE], regs=_from_registers(entry["registers"])))
+            p_table=words[Region.P_TABLE], regs=_from_registers(entry["registers"]),
+            plastic=None if plastic is None else plastic.reshape(cfg.axons, cfg.neurons)))
         tables.append(_table(mesh, cfg, words[Region.ROUTE_PTR], words[Region.ROUTE_DEST]))
         names.append(entry["name"])
     return Program(cfg, mesh, tuple(params), tuple(tables),

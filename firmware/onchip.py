@@ -8,7 +8,8 @@ loads it into the simulated chip, runs it and compares:
 - **fault tolerance** (:func:`fault_tolerance`): the trained network (HP by default,
   learning on in its hidden core) on corrupted test inputs, each sample from a RESET of
   neuron and Hebbian state; compared with :func:`glocal.golden.chip.run` (every spike of
-  every core at every step and the outputs) and with
+  every core at every step, the outputs, and the learning cores' ``H``, timestamps,
+  clock and refresh row read back after the last sample) and with
   :func:`glocal.golden.network.run_network` (outputs, predictions).
 - **few-shot** (:func:`few_shot`): the whole episode on the chip. Core 0 is the feature
   network's hidden layer, core 1 the plastic layer; core 0's spikes reach core 1's
@@ -19,12 +20,16 @@ loads it into the simulated chip, runs it and compares:
   from sample to sample; ``H`` is read back; then the queries run with learning off. The
   learned ``H``, the query scores ``count·V_th + u`` and the predictions must equal
   ``run_chip_episode``'s.
-- **continual** (:func:`continual`): the GP network of one task (its weights are
-  ``W⊙M_task``). HP cannot run: the core has no per-synapse plasticity enable for
-  ``H⊙(1 − M)`` (:func:`glocal.golden.experiments.continual.chip_point`).
+- **continual** (:func:`continual`): the network of one task, HP by default: its global
+  weights are ``W⊙M_task`` and its hidden core learns on chip only on the synapses the
+  task's mask leaves out (the per-synapse plasticity enables ``1 − M_task``,
+  :func:`glocal.golden.experiments.continual.chip_point`), each sample from a RESET of
+  neuron and Hebbian state; compared like fault tolerance. GP runs too (no plasticity).
 
-All three share one target: cores of the experiments' 256 axons and `NEURONS` neurons
-on a 1×2 mesh (`MESH`), so one Verilator build serves them.
+All three share one target: cores of the experiments' 256 axons and `NEURONS` neurons,
+with per-synapse plasticity enables (``plastic_mask``; the models without enables run
+with every synapse enabled, which computes what cores without them do), on a 1×2 mesh
+(`MESH`), so one Verilator build serves them.
 """
 
 from __future__ import annotations
@@ -69,7 +74,8 @@ def open_chip(cfg: CoreConfig, mesh: Mesh = MESH, build_dir: Path | None = None)
     from glocal.sim.toolchain import build_root
 
     if build_dir is None:
-        build_dir = build_root() / (f"onchip_a{cfg.axons}n{cfg.neurons}l{cfg.lanes}_"
+        mask = "m" if cfg.plastic_mask else ""
+        build_dir = build_root() / (f"onchip_a{cfg.axons}n{cfg.neurons}l{cfg.lanes}{mask}_"
                                     f"{mesh.rows}x{mesh.cols}d{mesh.depth}")
     clk = 1e6 * DIVISOR
     rtl = RtlChip(cfg=cfg, mesh=mesh, clk_freq=clk, baud=1e6)
@@ -146,6 +152,12 @@ class ModelPoint:
         Outputs equal to ``run_network``'s, every sample.
     learn : list of bool
         The LEARN register of each used core during the run.
+    hebb : list of ndarray (axons, neurons)
+        ``H`` of each learning core read back after the last sample (what that sample
+        learned on chip).
+    hebb_equal : bool
+        ``hebb``, the timestamps, clock and refresh row of every learning core equal
+        :func:`glocal.golden.chip.run`'s after the last sample.
     cycles_per_sample, syn_ops_per_sample : float
     load_seconds, run_seconds : float
     info : dict
@@ -166,6 +178,8 @@ class ModelPoint:
     samples_exact: int
     network_equal: bool
     learn: list[bool]
+    hebb: list[np.ndarray]
+    hebb_equal: bool
     cycles_per_sample: float
     syn_ops_per_sample: float
     load_seconds: float
@@ -182,12 +196,13 @@ class ModelPoint:
 
     @property
     def exact(self) -> bool:
-        return self.mismatches == 0 and self.network_equal
+        return self.mismatches == 0 and self.network_equal and self.hebb_equal
 
 
 def target(cfg: CoreConfig) -> CoreConfig:
-    """The experiments' cores with `NEURONS` neurons (the chip all points share)."""
-    return replace(cfg, neurons=NEURONS)
+    """The experiments' cores with `NEURONS` neurons and per-synapse plasticity enables
+    (the chip all points share)."""
+    return replace(cfg, neurons=NEURONS, plastic_mask=1)
 
 
 def run_model(chip: Chip, model: ChipModel, spikes: np.ndarray, labels: np.ndarray, *,
@@ -209,6 +224,13 @@ def run_model(chip: Chip, model: ChipModel, spikes: np.ndarray, labels: np.ndarr
     cmp = trace(chip.program, x, res, keep_hebb=keep_hebb)
     net = network.run_network(model, spikes)
     used = [c for c, name in enumerate(program.names) if name]
+    learning = [c for c in used if program.cores[c].regs.learn]
+    final = chip.read_state(learning)
+    want = cmp.reference[-1].states
+    hebb_equal = all(np.array_equal(got.hebb, want[c].hebb)
+                     and np.array_equal(got.t_last, want[c].t_last)
+                     and (got.t, got.refresh) == (want[c].t, want[c].refresh)
+                     for got, c in zip(final, learning, strict=True))
     return ModelPoint(
         experiment=experiment, where=describe(program), samples=len(x),
         labels=np.asarray(labels), chip_predictions=res.predictions,
@@ -217,6 +239,7 @@ def run_model(chip: Chip, model: ChipModel, spikes: np.ndarray, labels: np.ndarr
         values=cmp.values, mismatches=cmp.mismatches, samples_exact=cmp.samples_exact,
         network_equal=bool(np.array_equal(res.outputs, net.membrane)),
         learn=[bool(program.cores[c].regs.learn) for c in used],
+        hebb=[s.hebb for s in final], hebb_equal=bool(hebb_equal),
         cycles_per_sample=float(res.cycles.mean()),
         syn_ops_per_sample=float(res.syn_ops.mean()), load_seconds=t_load,
         run_seconds=t_run, info=info)
@@ -238,16 +261,21 @@ def fault_tolerance(settings, *, variant="hp", seed: int = 0, noise="gaussian",
     return _on_chip(model, spikes, y, "fault-tolerance", info, chip, build_dir)
 
 
-def continual(settings, *, seed: int = 0, task: int = 1, samples: int = 4,
+def continual(settings, *, variant="hp", seed: int = 0, task: int = 1, samples: int = 4,
               chip: Chip | None = None, build_dir: Path | None = None) -> ModelPoint:
-    """Task ``task``'s GP network (after training tasks ``0 … task``) on the chip, on the
-    first ``samples`` test samples of that task's permutation. GP has no plasticity."""
+    """Task ``task``'s network (after training tasks ``0 … task``) on the chip, on the
+    first ``samples`` test samples of that task's permutation: HP learning on chip on the
+    synapses outside the task's mask (per-synapse plasticity enables), or GP (no
+    plasticity)."""
     from glocal.golden.experiments import continual as cl
+    from glocal.golden.model import Variant
 
     settings = replace(settings, progress=False)
-    model, spikes, y = cl.point(settings, seed, task)
-    info = {"variant": "gp", "seed": seed, "task": task, "tasks": settings.tasks,
-            "hidden": settings.hidden, "steps": settings.steps}
+    model, spikes, y = cl.point(settings, seed, task, Variant(variant))
+    info = {"variant": str(Variant(variant).value), "seed": seed, "task": task,
+            "tasks": settings.tasks, "hidden": settings.hidden, "steps": settings.steps,
+            "plastic_synapses": [int(layer.plastic.sum()) if layer.plastic is not None
+                                 else None for layer in model.layers]}
     return _on_chip(model, spikes[:, :samples], y[:samples], "continual", info, chip,
                     build_dir)
 
@@ -279,9 +307,11 @@ def episode_program(ep, cfg: CoreConfig, mesh: Mesh = MESH) -> Program:
     layer = ep.features.layers[0]
     nf, ways = ep.n_features, ep.ways
     for name, c in (("feature network", ep.features.cfg), ("plastic layer", ep.cfg)):
-        if replace(c, neurons=cfg.neurons, lanes=cfg.lanes) != cfg:
+        if replace(c, neurons=cfg.neurons, lanes=cfg.lanes,
+                   plastic_mask=cfg.plastic_mask) != cfg or c.plastic_mask > cfg.plastic_mask:
             raise CompileError(f"the {name}'s cores ({c}) differ from the target's ({cfg}) "
-                               "in more than neurons and lanes")
+                               "in more than neurons and lanes (and plastic_mask 1 on the "
+                               "target)")
     if layer.n_out > cfg.neurons or layer.n_out != nf:
         raise CompileError(f"the feature layer has {layer.n_out} neurons; one core has "
                            f"{cfg.neurons} (and the plastic layer expects {nf})")
@@ -293,9 +323,12 @@ def episode_program(ep, cfg: CoreConfig, mesh: Mesh = MESH) -> Program:
     learn = ep.learn
     n = cfg.neurons
     # Neurons do not interact inside a core: keeping the first n of the padded layer is exact.
+    # Every synapse is plastic (enabled, on cores with enables).
     plastic = reference.CoreParams(weight=learn.weight[:, :n], bias=learn.bias[:n],
                                    beta=learn.beta, theta=learn.theta[:n],
-                                   p_table=learn.p_table, regs=learn.regs)
+                                   p_table=learn.p_table, regs=learn.regs,
+                                   plastic=np.ones((cfg.axons, n), np.int64)
+                                   if cfg.plastic_mask else None)
     cores = [layer.core_params(cfg, 0), plastic] + \
         [golden_chip.idle_core(cfg)] * (mesh.cores - 2)
     targets = [[[Dest(1, g)] for g in range(nf)]] + [[]] * (mesh.cores - 1)
@@ -432,9 +465,11 @@ def few_shot(settings, *, seed: int = 0, shots: int = 1, chip: Chip | None = Non
 
 # -- command line ---------------------------------------------------------------------------
 
-def run_cli(name: str, *, seed: int = 0, samples: int = 4, out: Path | None = None) -> int:
+def run_cli(name: str, *, seed: int = 0, samples: int = 4, out: Path | None = None,
+            variant: str = "hp") -> int:
     """`glocal onchip <name>`: the experiment's quick point on the simulated chip; prints
-    the comparison and writes ``<out>/<name>-onchip.json``. Returns 0 if bit-exact."""
+    the comparison and writes ``<out>/<name>-onchip.json`` (``<name>-<variant>-onchip.json``
+    for a variant other than HP). Returns 0 if bit-exact."""
     import json
 
     from glocal.golden.experiments import common
@@ -444,22 +479,24 @@ def run_cli(name: str, *, seed: int = 0, samples: int = 4, out: Path | None = No
 
     t0 = time.monotonic()
     if name == "fault-tolerance":
-        p = fault_tolerance(ft.Settings.quick(), seed=seed, samples=samples)
+        p = fault_tolerance(ft.Settings.quick(), variant=variant, seed=seed, samples=samples)
     elif name == "few-shot":
         p = few_shot(fs.Settings.quick(), seed=seed, shots=1)
     elif name == "continual":
-        p = continual(cl.Settings.quick(), seed=seed, samples=samples)
+        p = continual(cl.Settings.quick(), variant=variant, seed=seed, samples=samples)
     else:
         raise ValueError(f"experiment must be fault-tolerance, few-shot or continual, "
                          f"not {name!r}")
-    summary = {"experiment": name, "exact": p.exact, "agreement": p.agreement,
-               "values": p.values, "mismatches": p.mismatches,
+    summary = {"experiment": name, "variant": p.info.get("variant"), "exact": p.exact,
+               "hebb_equal": p.hebb_equal, "agreement": p.agreement, "values": p.values,
+               "mismatches": p.mismatches,
                "chip_accuracy": p.chip_accuracy, "reference_accuracy": p.reference_accuracy,
                "cycles_per_sample": p.cycles_per_sample,
                "wall_seconds": time.monotonic() - t0, "point": common.jsonable(p)}
     out = Path(out or Path("out/experiments") / name)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}-onchip.json"
+    tag = "" if variant == "hp" or isinstance(p, EpisodePoint) else f"-{variant}"
+    path = out / f"{name}{tag}-onchip.json"
     path.write_text(json.dumps(common.jsonable(summary), indent=1))
     for line in p.where:
         print(line)
@@ -468,5 +505,8 @@ def run_cli(name: str, *, seed: int = 0, samples: int = 4, out: Path | None = No
         print(f"{k}: {summary[k]}")
     if isinstance(p, EpisodePoint):
         print(f"hebb_equal: {p.hebb_equal} ({p.hebb_nonzero} nonzero H entries)")
+    else:
+        print(f"hebb_equal: {p.hebb_equal} (nonzero H entries per learning core after the "
+              f"last sample: {[int(np.count_nonzero(h)) for h in p.hebb]})")
     print(f"wrote {path}")
     return 0 if p.exact else 1

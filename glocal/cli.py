@@ -66,7 +66,8 @@ def _experiment(args: argparse.Namespace) -> int:
 def _onchip(args: argparse.Namespace) -> int:
     from glocal.firmware.onchip import run_cli
 
-    return run_cli(args.name, seed=args.seed, samples=args.samples, out=args.out)
+    return run_cli(args.name, seed=args.seed, samples=args.samples, out=args.out,
+                   variant=args.variant)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -156,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "simulated chip, learning on chip, compared with the reference")
     oc.add_argument("name", choices=["fault-tolerance", "few-shot", "continual"])
     oc.add_argument("--seed", type=int, default=0, help="training and data seed")
+    oc.add_argument("--variant", choices=["hp", "gp", "lp"], default="hp",
+                    help="network variant (fault tolerance, continual; default hp)")
     oc.add_argument("--samples", type=int, default=4,
                     help="test samples (fault tolerance, continual)")
     oc.add_argument("--out", help="output folder (default out/experiments/<name>)")

@@ -45,14 +45,15 @@ class ProgramError(ValueError):
 
 
 def idle_core(cfg: CoreConfig) -> CoreParams:
-    """Parameters of a core the program does not use: no weights, no bias, learning off,
-    never fires."""
+    """Parameters of a core the program does not use: no weights, no bias, learning off
+    (and no synapse plastic, with ``cfg.plastic_mask``), never fires."""
     a, n = cfg.axons, cfg.neurons
     z = np.zeros
     return CoreParams(weight=z((a, n), np.int64), bias=z(n, np.int64), beta=z(a, np.int64),
                       theta=z(n, np.int64), p_table=z(1 << cfg.ts_bits, np.int64),
                       regs=Registers(vth_shift=cfg.vth_shift_range[1], decay=0, alpha=0,
-                                     h_max=0, learn=False))
+                                     h_max=0, learn=False),
+                      plastic=z((a, n), np.int64) if cfg.plastic_mask else None)
 
 
 @dataclass(frozen=True)

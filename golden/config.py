@@ -40,6 +40,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "decay_frac": (1, 16),
     "p_frac": (1, 16),
     "act_bits": (1, 8),
+    "plastic_mask": (0, 1),
 }
 
 
@@ -87,6 +88,11 @@ class CoreConfig:
         multiplier in the datapath. Above 1, an axon holds an unsigned activation
         ``0 .. 2**act_bits − 1`` (a spike is 1), the dendrite multiplies, packets carry the
         value, and the core can run in ANN mode (``docs/fixed-point.md`` §3a).
+    plastic_mask : int
+        1: every synapse has a plasticity-enable bit (``CoreParams.plastic``, region
+        ``PLASTIC``, one more bit of block RAM per synapse); only enabled synapses take
+        the Hebbian increment. 0 (default): every synapse is plastic, and the core has no
+        such memory.
 
     Raises
     ------
@@ -112,6 +118,7 @@ class CoreConfig:
     decay_frac: int = 8
     p_frac: int = 15
     act_bits: int = 1
+    plastic_mask: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):

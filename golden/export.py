@@ -6,7 +6,9 @@ name and :data:`VERSION`, the :class:`~glocal.golden.config.CoreConfig`, the top
 mode, each layer's registers, scale and float plasticity parameters, the training
 metadata, and a SHA-256 of every array and of the manifest itself. The other entries are
 the integer tensors of each layer (``<layer>.weight``, ``.bias``, ``.beta``, ``.theta``,
-``.p_table``) at their trained size, plus the float ``.beta_float`` and ``.eta_float``.
+``.p_table``) at their trained size, plus the float ``.beta_float`` and ``.eta_float``,
+and ``.plastic`` for a layer whose Hebbian trace learns only on some synapses (the
+per-synapse plasticity enables; the model's cores then have ``plastic_mask``).
 :func:`load_model` returns them at that size too: a layer may have more neurons than one
 core (the image compiler, :mod:`glocal.firmware.compiler`, splits it over several);
 :meth:`ChipLayer.core_params` and :meth:`ChipLayer.wide_params` pad them into the
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +80,11 @@ class ChipLayer:
         Float value of one membrane unit.
     plasticity : Plasticity or None
         ``None`` for a layer without a Hebbian term.
+    plastic : ndarray, shape (n_in, n_out), or None
+        Per-synapse plasticity enables (0/1): the synapses where the Hebbian trace learns
+        (:attr:`glocal.golden.model.Hidden.hebb_mask`). ``None``: every synapse. Needs
+        cores with ``cfg.plastic_mask``; on such cores a layer without it is all ones,
+        and the padding of a layer with it (synapses that do not exist) is 0.
     """
 
     name: str
@@ -90,6 +97,7 @@ class ChipLayer:
     regs: Registers
     scale: float
     plasticity: Plasticity | None = None
+    plastic: np.ndarray | None = None
 
     @property
     def n_in(self) -> int:
@@ -119,6 +127,16 @@ class ChipLayer:
         if self.p_table.min() < 0 or self.p_table.max() > 1 << cfg.p_frac:
             raise ValueError(f"p_table entries must be in [0, {1 << cfg.p_frac}]")
         self.regs.check(cfg)
+        if self.plastic is not None:
+            if not cfg.plastic_mask:
+                raise ValueError("plastic (per-synapse plasticity enables) needs cores with "
+                                 "plastic_mask; these cores have none")
+            if self.plastic.shape != self.weight.shape:
+                raise ValueError(f"plastic must have the weight's shape {self.weight.shape}, "
+                                 f"not {self.plastic.shape}")
+            bad = self.plastic[(self.plastic != 0) & (self.plastic != 1)]
+            if bad.size:
+                raise ValueError(f"plastic entries must be 0 or 1, not {bad[0]}")
 
     def cores(self, cfg: CoreConfig) -> int:
         """Cores of configuration ``cfg`` the layer's neurons fill."""
@@ -149,10 +167,18 @@ class ChipLayer:
             raise ValueError(f"{self.name} has {self.n_in} inputs; a core has {cfg.axons} "
                              "axons")
         a = cfg.axons
+        if self.plastic is not None and not cfg.plastic_mask:
+            raise ValueError(f"{self.name} has per-synapse plasticity enables; the cores "
+                             "have no plastic_mask")
+        plastic = None
+        if cfg.plastic_mask:
+            plastic = (np.ones((a, width), np.int64) if self.plastic is None
+                       else _pad(self.plastic[:, cols], (a, width)))
         return CoreParams(weight=_pad(self.weight[:, cols], (a, width)),
                           bias=_pad(self.bias[cols], (width,)), beta=_pad(self.beta, (a,)),
                           theta=_pad(self.theta[cols], (width,)),
-                          p_table=np.asarray(self.p_table, dtype=np.int64), regs=self.regs)
+                          p_table=np.asarray(self.p_table, dtype=np.int64), regs=self.regs,
+                          plastic=plastic)
 
 
 @dataclass(frozen=True)
@@ -197,24 +223,34 @@ def _pad(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _layer(name: str, readout: bool, weight, bias, beta, theta, p_table, regs: Registers,
-           scale: float, plasticity: Plasticity | None = None) -> ChipLayer:
+           scale: float, plasticity: Plasticity | None = None, plastic=None) -> ChipLayer:
     def arr(x):
         return np.asarray(x, dtype=np.int64)
 
     return ChipLayer(name, readout, arr(weight), arr(bias), arr(beta), arr(theta),
-                     arr(p_table), regs, scale, plasticity)
+                     arr(p_table), regs, scale, plasticity,
+                     None if plastic is None else arr(plastic))
 
 
 @torch.no_grad()
 def from_net(net: Net, *, encoding: str, hebb_mode: str, metadata: dict | None = None
              ) -> ChipModel:
-    """Quantize a trained network into a :class:`ChipModel` (the codes the QAT forward uses)."""
+    """Quantize a trained network into a :class:`ChipModel` (the codes the QAT forward uses).
+
+    A hidden layer's Hebbian mask (``hebb_mask``) becomes its per-synapse plasticity
+    enables (:attr:`ChipLayer.plastic`), and the model's cores get ``plastic_mask``.
+    """
     spec, cfg = net.spec, net.spec.cfg
+    if any(layer.hebb_mask is not None for layer in net.hidden):
+        cfg = replace(cfg, plastic_mask=1)
     layers = []
     for n, layer in enumerate(net.hidden):
+        plastic = None
         if layer.hebb_mask is not None:
-            raise ValueError(f"layer {n} has a per-synapse Hebbian mask, which the core "
-                             f"cannot hold; expected hebb_mask None")
+            if not layer.plastic:
+                raise ValueError(f"layer {n} has a Hebbian mask but no Hebbian term "
+                                 f"(variant GP); expected hebb_mask None")
+            plastic = layer.hebb_mask.detach().cpu().numpy()
         q = layer.codes(True, torch.float64)
         regs = Registers(vth_shift=spec.vth_shift, decay=int(q.decay),
                          alpha=int(quant.to_int(q.alpha, "alpha")), h_max=int(q.h_max),
@@ -227,7 +263,8 @@ def from_net(net: Net, *, encoding: str, hebb_mode: str, metadata: dict | None =
         layers.append(_layer(f"layer{n}", False, quant.to_int(q.weight, "weight"),
                              quant.to_int(q.bias, "bias"), quant.to_int(q.beta, "beta"),
                              quant.to_int(q.theta, "theta"),
-                             quant.to_int(q.p_table, "p_table"), regs, layer.scale, plast))
+                             quant.to_int(q.p_table, "p_table"), regs, layer.scale, plast,
+                             plastic))
     r = net.readout
     w, b, sc = r.codes(torch.float64)
     regs = Registers(vth_shift=r.vth_shift, decay=1 << cfg.decay_frac, alpha=0, h_max=0,
@@ -247,6 +284,8 @@ def save_model(model: ChipModel, path) -> Path:
     for layer in model.layers:
         for k in _ARRAYS:
             arrays[f"{layer.name}.{k}"] = getattr(layer, k).astype(np.int32)
+        if layer.plastic is not None:
+            arrays[f"{layer.name}.plastic"] = layer.plastic.astype(np.uint8)
         entry = {"name": layer.name, "n_in": layer.n_in, "n_out": layer.n_out,
                  "readout": layer.readout, "scale": layer.scale,
                  "registers": asdict(layer.regs), "plasticity": None}
@@ -317,7 +356,8 @@ def load_model(path) -> ChipModel:
                 plast = Plasticity(beta=arrays[f"{n}.beta_float"],
                                    eta=arrays[f"{n}.eta_float"], **e["plasticity"])
             layer = _layer(n, e["readout"], *(arrays[f"{n}.{k}"] for k in _ARRAYS),
-                           Registers(**e["registers"]), e["scale"], plast)
+                           Registers(**e["registers"]), e["scale"], plast,
+                           arrays.get(f"{n}.plastic"))
             if (layer.n_in, layer.n_out) != (e["n_in"], e["n_out"]):
                 raise ValueError(f"layer {n}: weight is {layer.n_in}×{layer.n_out}, the "
                                  f"manifest says {e['n_in']}×{e['n_out']}")

@@ -53,6 +53,8 @@ class Region(enum.IntEnum):
     AXON = 10     #: next step's inputs, unsigned act_bits per axon (nonzero write ORs, 0 clears)
     ROUTE_PTR = 11   #: per-neuron routing pointer {base, count} (:mod:`glocal.golden.noc`)
     ROUTE_DEST = 12  #: destination table, one packet {x, y, axon} per entry, ``mesh.depth``
+    PLASTIC = 13  #: per-synapse plasticity enable E[axon, neuron], 1 bit, WEIGHT's indexing;
+    #: only on cores with ``cfg.plastic_mask`` (no entries otherwise)
 
 
 class Reg(enum.IntEnum):
@@ -98,13 +100,15 @@ def region_size(cfg: CoreConfig, region: Region, mesh: Mesh | None = None) -> in
 
     The routing regions belong to the network-on-chip: they have ``mesh``'s sizes, and no
     entries at all (every address in them is out of range) when ``mesh`` is ``None``, the
-    bare core without a router.
+    bare core without a router. ``PLASTIC`` has entries only when ``cfg.plastic_mask``.
     """
     a, n = cfg.axons, cfg.neurons
     if region is Region.ROUTE_PTR:
         return 0 if mesh is None else n
     if region is Region.ROUTE_DEST:
         return 0 if mesh is None else mesh.depth
+    if region is Region.PLASTIC:
+        return a * n if cfg.plastic_mask else 0
     return {
         Region.REGS: len(Reg), Region.WEIGHT: a * n, Region.HEBB: a * n,
         Region.T_LAST: a, Region.BETA: a, Region.BIAS: n, Region.THETA: n,
@@ -131,7 +135,7 @@ def region_width(cfg: CoreConfig, region: Region, mesh: Mesh | None = None) -> i
         Region.REGS: 32, Region.WEIGHT: cfg.w_bits, Region.HEBB: cfg.h_bits,
         Region.T_LAST: cfg.ts_bits, Region.BETA: cfg.beta_bits, Region.BIAS: cfg.bias_bits,
         Region.THETA: cfg.theta_bits, Region.U: cfg.u_bits, Region.S: cfg.act_bits,
-        Region.P_TABLE: cfg.p_bits, Region.AXON: cfg.act_bits,
+        Region.P_TABLE: cfg.p_bits, Region.AXON: cfg.act_bits, Region.PLASTIC: 1,
     }[region]
 
 
@@ -165,7 +169,9 @@ def encode(cfg: CoreConfig, core: int, region: Region, index: int, *, cores: int
     region = Region(region)
     size = region_size(cfg, region, mesh)
     if size == 0:
-        raise MemmapError(f"{region.name} has no entries on a chip without a mesh")
+        raise MemmapError(f"{region.name} has no entries on a chip without a mesh"
+                          if region is not Region.PLASTIC else
+                          f"{region.name} has no entries on cores without plastic_mask")
     if not 0 <= index < size:
         raise MemmapError(f"index into {region.name} must be in [0, {size - 1}], not {index}")
     return pack_address(core, region, index)

@@ -196,8 +196,8 @@ class Hidden(nn.Module):
             self.eta = nn.Parameter(torch.full((n_out,), spec.eta0))
         self.scale = quant.hidden_scale(spec.vth, spec.vth_shift)
         #: Optional (n_in, n_out) 0/1 tensor: synapses where the Hebbian trace may learn
-        #: (the continual-learning experiment's ``1 − M``). ``None``: every synapse. The
-        #: core has no per-synapse plasticity enable, so a masked layer has no chip export.
+        #: (the continual-learning experiment's ``1 − M``). ``None``: every synapse. It
+        #: exports as the layer's per-synapse plasticity enables (cores with plastic_mask).
         self.hebb_mask: torch.Tensor | None = None
 
     def base_parameters(self) -> list[nn.Parameter]:

@@ -8,8 +8,9 @@ One time step is, in the order the hardware performs it (``docs/fixed-point.md``
 4. **reset**    ``v = u − s·V_th`` (soft reset of the previous step's spike);
 5. **charge**   ``u = sat(rnd(decay·v) + I)``;
 6. **fire**     ``s = u ≥ V_th``;
-7. **learn**    ``H_i = clamp(H̃_i + x_i·rnd(beta_i·f(u)))`` on the active rows and on one
-   refresh row, whose timestamps become ``t``.
+7. **learn**    ``H_i = clamp(H̃_i + x_i·rnd(beta_i·f(u))·E_i)`` on the active rows and on
+   one refresh row, whose timestamps become ``t`` (``E``: the per-synapse plasticity
+   enable of a core with ``cfg.plastic_mask``, else all ones).
 
 A core in ANN mode (``Registers.mode = Mode.ANN``, hybrid coding) runs steps 1–3 and then
 **activate** ``a = clamp(rnd(I, out_shift), 0, 2**act_bits − 1)`` (ReLU and requantisation)
@@ -114,6 +115,10 @@ class CoreParams:
     p_table : ndarray, shape (2**cfg.ts_bits,)
         Hebbian decay table, ``P[k] ≈ w_decay**k`` with ``cfg.p_frac`` fractional bits.
     regs : Registers
+    plastic : ndarray, shape (axons, neurons), or None
+        Per-synapse plasticity enable ``E``, 0 or 1, on a core with ``cfg.plastic_mask``
+        (required there, ``None`` elsewhere). A disabled synapse takes no Hebbian
+        increment but ages and is clamped like the others.
     """
 
     weight: np.ndarray
@@ -122,6 +127,7 @@ class CoreParams:
     theta: np.ndarray
     p_table: np.ndarray
     regs: Registers
+    plastic: np.ndarray | None = None
 
     def check(self, cfg: CoreConfig) -> None:
         """Raise `ValueError` naming the first member whose shape or range is wrong."""
@@ -134,6 +140,22 @@ class CoreParams:
         if self.p_table.min() < 0 or self.p_table.max() > 1 << cfg.p_frac:
             raise ValueError(f"p_table entries must be in [0, {1 << cfg.p_frac}]")
         self.regs.check(cfg)
+        if not cfg.plastic_mask:
+            if self.plastic is not None:
+                raise ValueError("plastic must be None on a core without plastic_mask "
+                                 "(every synapse is plastic there)")
+            return
+        if self.plastic is None:
+            raise ValueError(f"plastic must be a 0/1 array of shape {(a, n)} on a core with "
+                             "plastic_mask, not None")
+        plastic = np.asarray(self.plastic)
+        if plastic.shape != (a, n):
+            raise ValueError(f"plastic must have shape {(a, n)}, not {plastic.shape}")
+        if not np.issubdtype(plastic.dtype, np.integer):
+            raise ValueError(f"plastic must be an integer array, not {plastic.dtype}")
+        bad = plastic[(plastic != 0) & (plastic != 1)]
+        if bad.size:
+            raise ValueError(f"plastic entries must be 0 or 1, not {bad[0]}")
 
 
 @dataclass(frozen=True)
@@ -230,15 +252,18 @@ def post_trace(u, theta, vth_shift: int):
 
 
 def learn(cfg: CoreConfig, x, hebb, hebb_aged, t_last, t: int, refresh: int,
-          beta, f, h_max: int):
+          beta, f, h_max: int, plastic=None):
     """Hebbian update of the active rows and the refresh row: ``(hebb, t_last)``.
 
     Touched rows (``x_i = 1`` or ``i = refresh``) become
-    ``clamp(H̃_i + x_i·rnd(beta_i·f), −h_max, h_max)`` and get timestamp ``t``; the
-    others keep their stored value and timestamp.
+    ``clamp(H̃_i + x_i·rnd(beta_i·f)·E_i, −h_max, h_max)`` and get timestamp ``t``; the
+    others keep their stored value and timestamp. ``plastic`` is the per-synapse enable
+    ``E`` (axons, neurons), 0/1; ``None``: every synapse is plastic.
     """
     touched = (x != 0) | (np.arange(cfg.axons) == refresh)
     delta = rshift_round(beta[:, None] * f[..., None, :], cfg.learn_shift) * x[..., :, None]
+    if plastic is not None:
+        delta = delta * plastic
     new = np.clip(hebb_aged + delta, -h_max, h_max)
     return (np.where(touched[..., None], new, hebb),
             np.where(touched, t, t_last))
@@ -285,7 +310,7 @@ def step(cfg: CoreConfig, core: CoreParams, state: CoreState, x) -> CoreState:
         return replace(state, u=u, s=s)
     f = post_trace(u, core.theta, r.vth_shift)
     hebb, t_last = learn(cfg, x, state.hebb, aged, state.t_last, t, state.refresh,
-                         core.beta, f, r.h_max)
+                         core.beta, f, r.h_max, core.plastic)
     return CoreState(u=u, s=s, hebb=hebb, t_last=t_last, t=t,
                      refresh=(state.refresh + 1) % cfg.axons)
 

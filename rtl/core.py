@@ -137,6 +137,9 @@ class Core(wiring.Component):
             "touched0": _Ram(m, "touched0", 1, A, gran=False),
             "touched1": _Ram(m, "touched1", 1, A, gran=False),
         }
+        if cfg.plastic_mask:
+            # Plasticity enables, W's order (one lane group per word), read by LEARN only.
+            ram["enable"] = _Ram(m, "enable", lanes_of(cfg, 1, sign=False), A * G)
         m.submodules.f_rom = f_rom = Memory(shape=signed(fixed.F_BITS), depth=fixed.F_SIZE,
                                             init=[int(v) for v in fixed.F_TABLE])
         f_rd = [f_rom.read_port() for _ in range(L)]
@@ -312,6 +315,8 @@ class Core(wiring.Component):
             plas.x.eq(Mux(l2["ref"], 0, l2["x"] if xb else 1)),
             plas.h_max.eq(r.h_max),
         ]
+        if cfg.plastic_mask:
+            m.d.comb += plas.enable.eq(ram["enable"].rd.data)
 
         # -- fire pipeline -------------------------------------------------------------------
         # Spike words leave at stage 2 into the spike FIFO; a group is issued only if the
@@ -401,6 +406,8 @@ class Core(wiring.Component):
                 rd["beta"].addr.eq(l1["row"]),
                 rd["f"].addr.eq(l1["g"]),
             ]
+            if "enable" in ram:
+                m.d.comb += rd["enable"].addr.eq(l1["word"])
             with m.If(st["fire"]):
                 for name in ("acc_w", "acc_h", "bias", "theta", "u", "s"):
                     m.d.comb += rd[name].addr.eq(fg)
@@ -576,8 +583,11 @@ class Core(wiring.Component):
         read_lane = Signal.like(lane)
         with m.If(mem.read):
             m.d.sync += [read_region.eq(mem.region), read_lane.eq(lane)]
+        # A memory the configuration leaves out (``PLASTIC`` without ``cfg.plastic_mask``)
+        # has no entries in the memory map either.
+        served = {region: name for region, name in _REGION_RAM.items() if name in ram}
         with m.If(idle):
-            for region, name in _REGION_RAM.items():
+            for region, name in served.items():
                 port = ram[name]
                 hit = mem.write & (mem.region == region)
                 if region in _LANE_WIDE:
@@ -595,7 +605,7 @@ class Core(wiring.Component):
                     m.d.comb += [port.rd.addr.eq(mem.index), port.wr.addr.eq(mem.index),
                                  port.wr.data.eq(mem.data), port.wr.en.eq(hit)]
         with m.Switch(read_region):
-            for region, name in _REGION_RAM.items():
+            for region, name in served.items():
                 with m.Case(region):
                     data = ram[name].rd.data
                     if region in _LANE_WIDE:
@@ -611,17 +621,18 @@ class Core(wiring.Component):
 _REGION_RAM = {
     Region.WEIGHT: "weight", Region.HEBB: "hebb", Region.T_LAST: "t_last",
     Region.BETA: "beta", Region.BIAS: "bias", Region.THETA: "theta", Region.U: "u",
-    Region.S: "s", Region.P_TABLE: "p_table",
+    Region.S: "s", Region.P_TABLE: "p_table", Region.PLASTIC: "enable",
 }
 #: Regions stored ``lanes`` entries per memory word.
 _LANE_WIDE = frozenset({Region.WEIGHT, Region.HEBB, Region.BIAS, Region.THETA, Region.U,
-                        Region.S})
+                        Region.S, Region.PLASTIC})
 
 
 def memory_bits(cfg: CoreConfig) -> dict[str, int]:
     """Block-RAM bits of one core by role (the bitmap and ROM included), from its geometry.
 
-    ``weight`` and ``hebb`` are the synapses; ``state`` is what persists between steps
+    ``weight`` and ``hebb`` are the synapses (and ``plastic``, their plasticity enables,
+    with ``cfg.plastic_mask`` only); ``state`` is what persists between steps
     (membranes, spikes, row timestamps); ``params`` the other host-loaded memories
     (bias, theta, beta, decay table); ``scratch`` what a step uses internally
     (accumulators, post-synaptic terms, two-bank active list, integrate order list,
@@ -632,7 +643,7 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
 
     a, n = cfg.axons, cfg.neurons
     words = -(-a // WORD)
-    return {
+    bits = {
         "weight": a * n * cfg.w_bits,
         "hebb": -(-a * cfg.groups // 2) * 2 * cfg.lanes * cfg.h_bits,
         "state": n * (cfg.u_bits + 1) + a * cfg.ts_bits,
@@ -641,3 +652,6 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
         "scratch": n * (2 * cfg.acc_bits + fixed.F_BITS) + 3 * a * max(1, (a - 1).bit_length())
         + 2 * a + 2 * words * WORD + fixed.F_SIZE * fixed.F_BITS,
     }
+    if cfg.plastic_mask:
+        bits["plastic"] = a * n
+    return bits

@@ -3,10 +3,11 @@
 Per :func:`glocal.golden.reference.learn` and ``post_trace``, for every lane ``l``::
 
     f[l]     = F_TABLE[clamp((u − θ) >> (vth_shift − 5), −128, 127) + 128]   # soma pass
-    H_new[l] = clamp(H̃[l] + x_i·rnd(β_i·f[l], learn_shift), −h_max, h_max)  # learn pass
+    H_new[l] = clamp(H̃[l] + x_i·E[l]·rnd(β_i·f[l], learn_shift), −h_max, h_max)  # learn pass
 
 (``x_i`` the row's input value: 0/1 on a spike-only core, ``0 .. 2**act_bits − 1`` with
-multi-bit activations, where it costs a multiplier per lane).
+multi-bit activations, where it costs a multiplier per lane). ``E`` is the synapses'
+plasticity enable (``cfg.plastic_mask``; all ones without it).
 
 `trace_index` builds the table index (the table itself is a ROM in the core); `Plastic`
 is the combinational update the core wraps between its memory reads and the write of H.
@@ -60,12 +61,15 @@ class Plastic(wiring.Component):
         The row's input value this step (0: the row is only refreshed, aged and clamped).
     h_max : In(unsigned(cfg.h_bits - 1))
         Clamp bound.
+    enable : In(cfg.lanes), only with ``cfg.plastic_mask``
+        Plasticity enable of each lane's synapse: a disabled one takes no increment (it
+        is still aged and clamped).
     h_new : Out(lanes_of(cfg, h_bits))
     """
 
     def __init__(self, *, cfg: CoreConfig):
         self._cfg = cfg
-        super().__init__({
+        ports = {
             "p": In(unsigned(cfg.p_bits)),
             "h": In(lanes_of(cfg, cfg.h_bits)),
             "beta": In(signed(cfg.beta_bits)),
@@ -73,7 +77,10 @@ class Plastic(wiring.Component):
             "x": In(unsigned(cfg.act_bits)),
             "h_max": In(unsigned(cfg.h_bits - 1)),
             "h_new": Out(lanes_of(cfg, cfg.h_bits)),
-        })
+        }
+        if cfg.plastic_mask:
+            ports["enable"] = In(cfg.lanes)
+        super().__init__(ports)
 
     def elaborate(self, platform):
         cfg = self._cfg
@@ -81,6 +88,8 @@ class Plastic(wiring.Component):
         lim = self.h_max
         for l in range(cfg.lanes):
             step = rshift_round(self.beta * self.f[l], cfg.learn_shift)
+            if cfg.plastic_mask:
+                step = Mux(self.enable[l], step, 0)
             delta = Mux(self.x, step, 0) if cfg.act_bits == 1 else step * self.x
             x_bits = cfg.act_bits if cfg.act_bits > 1 else 0
             s = Signal(signed(cfg.h_bits + cfg.beta_bits + fixed.F_BITS + 1 + x_bits),

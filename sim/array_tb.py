@@ -133,7 +133,7 @@ async def refuses_bad_requests(port, cfg: CoreConfig, mesh: Mesh) -> None:
            (address(Region.ROUTE_PTR, cfg.neurons, core=mesh.cores - 1), 1),
            (address(Region.ROUTE_DEST, mesh.depth), 0),
            (address(Region.REGS, int(Reg.PACKETS_OUT), core=mesh.cores - 1), 1),
-           (address(13, 0), 0)]
+           (address(15, 0), 0)]
     for addr, write in bad:
         (_, err), = await port.transact([(addr, write, 1)])
         assert err == 1, f"request to {addr:#010x} (write={write}) was not refused"

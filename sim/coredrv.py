@@ -99,6 +99,8 @@ class CoreDriver:
                             (Region.U, state.u), (Region.S, state.s),
                             (Region.P_TABLE, params.p_table)):
             await self.write_many(region, np.asarray(arr).reshape(-1))
+        if params.plastic is not None:
+            await self.write_many(Region.PLASTIC, np.asarray(params.plastic).reshape(-1))
 
     async def read_state(self, *, hebb: bool = True) -> CoreState:
         """Read the state back (``hebb=False`` skips H and returns zeros for it)."""

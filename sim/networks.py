@@ -24,7 +24,9 @@ def random_model(cfg: CoreConfig, sizes: Sequence[int], rng: np.random.Generator
     """A network of ``sizes`` (inputs, hidden…, classes): plastic spiking layers, and a
     non-spiking readout last (or, with ``readout=False``, a plastic spiking layer there too).
 
-    Layers may be wider than a core (they are then split by the compiler).
+    Layers may be wider than a core (they are then split by the compiler). With
+    ``cfg.plastic_mask`` every plastic layer has random per-synapse plasticity enables
+    (about half of them on).
     """
     lo = cfg.vth_shift_range[0]
     vth_shift = lo + 2
@@ -51,7 +53,9 @@ def random_model(cfg: CoreConfig, sizes: Sequence[int], rng: np.random.Generator
             theta=np.zeros(n_out, np.int64) if last
             else rng.integers(-scale, scale + 1, n_out),
             p_table=reference.decay_table(cfg, float(rng.uniform(0.8, 0.99))),
-            regs=regs, scale=1.0))
+            regs=regs, scale=1.0,
+            plastic=(rng.random((n_in, n_out)) < 0.5).astype(np.int64)
+            if cfg.plastic_mask and not last else None))
     return ChipModel(cfg, tuple(layers), steps=steps, encoding="rate", hebb_mode=hebb_mode)
 
 

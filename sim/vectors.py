@@ -17,7 +17,7 @@ from glocal.golden import fixed, reference
 from glocal.golden.config import CoreConfig
 
 __all__ = ["spread", "flavoured", "soma_vectors", "soma_expected", "random_registers",
-           "random_params", "random_state", "random_spikes"]
+           "random_params", "random_plastic", "random_state", "random_spikes"]
 
 
 def spread(rng: np.random.Generator, n: int, bits: int) -> np.ndarray:
@@ -94,7 +94,9 @@ def random_params(cfg: CoreConfig, rng: np.random.Generator, *,
 
     Corners: weights, biases, learning rates and thresholds at their limits (and 0), a
     decay table of all ones or all zeros, registers at their limits. ``w_decay`` fixes
-    the decay table to ``decay_table(cfg, w_decay)``; ``learn=None`` draws LEARN.
+    the decay table to ``decay_table(cfg, w_decay)``; ``learn=None`` draws LEARN. With
+    ``cfg.plastic_mask`` the enable bits are drawn last (so the other fields do not
+    depend on it): all 1, all 0, or each 1 with a probability drawn in [0, 1].
     """
     a, n = cfg.axons, cfg.neurons
     smin, smax = fixed.smin, fixed.smax
@@ -113,9 +115,21 @@ def random_params(cfg: CoreConfig, rng: np.random.Generator, *,
         beta=flavoured(rng, (a,), cfg.beta_bits, [smin(cfg.beta_bits), smax(cfg.beta_bits)]),
         theta=flavoured(rng, (n,), cfg.theta_bits,
                         [smin(cfg.theta_bits), smax(cfg.theta_bits), 0]),
-        p_table=p_table.astype(np.int64), regs=regs)
+        p_table=p_table.astype(np.int64), regs=regs, plastic=random_plastic(cfg, rng))
     params.check(cfg)
     return params
+
+
+def random_plastic(cfg: CoreConfig, rng: np.random.Generator) -> np.ndarray | None:
+    """Per-synapse plasticity enables for a core with ``cfg.plastic_mask`` (else ``None``,
+    drawing nothing): all 1 or all 0 one time in six each, else Bernoulli of a random rate."""
+    if not cfg.plastic_mask:
+        return None
+    shape = (cfg.axons, cfg.neurons)
+    kind = rng.integers(0, 6)
+    if kind < 2:
+        return np.full(shape, 1 - kind, np.int64)
+    return (rng.random(shape) < rng.random()).astype(np.int64)
 
 
 def random_state(cfg: CoreConfig, rng: np.random.Generator, regs: reference.Registers,

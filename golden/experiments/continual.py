@@ -213,9 +213,10 @@ def chip_point(net: Net, task: int, x: np.ndarray, seed: int
                ) -> tuple[export.ChipModel, np.ndarray]:
     """The integer version of task ``task``'s network: the model and its input spikes.
 
-    The GP network exports as is (its weights are ``W⊙M_task``). HP cannot: the core has
-    no per-synapse plasticity enable for ``H⊙(1 − M)``, and :func:`export.from_net`
-    refuses the Hebbian mask with a `ValueError`.
+    The global weights export as ``W⊙M_task``. HP's Hebbian mask ``1 − M_task`` becomes
+    the hidden layer's per-synapse plasticity enables (:attr:`export.ChipLayer.plastic`,
+    cores with ``plastic_mask``): with ``H`` reset to zero for every sample, the masked
+    synapses' ``H`` stays zero, which is the float model's ``H⊙(1 − M)``.
     """
     set_task(net, task)
     chip = export.from_net(net, encoding=Encoding.RATE.value, hebb_mode="reset",
@@ -225,12 +226,14 @@ def chip_point(net: Net, task: int, x: np.ndarray, seed: int
     return chip, xs.numpy().astype(np.int64)
 
 
-def point(settings: Settings, seed: int, task: int
+def point(settings: Settings, seed: int, task: int, variant: Variant = Variant.GP
           ) -> tuple[export.ChipModel, np.ndarray, np.ndarray]:
-    """Task ``task``'s GP network after training tasks ``0 … task`` as in :func:`run`,
-    as a ChipModel, with its permuted test inputs as spikes and the labels."""
+    """Task ``task``'s ``variant`` network after training tasks ``0 … task`` as in
+    :func:`run`, as a ChipModel (:func:`chip_point`), with its permuted test inputs as
+    spikes and the labels."""
     ds = common.load_data(settings.data, settings.data_dir)
-    net = masked_net((ds.inputs, settings.hidden, ds.classes), Variant.GP, settings, seed)
+    net = masked_net((ds.inputs, settings.hidden, ds.classes), Variant(variant), settings,
+                     seed)
     for t in range(task + 1):
         set_task(net, t)
         common.fit(net, ds.x_train[:, permutation(t, ds.inputs, seed)], ds.y_train,

@@ -124,3 +124,54 @@ def test_a_routing_table_above_the_depth_is_refused():
     with pytest.raises(CompileError, match=r"layer layer0 on core 0 needs 16 routing-table "
                                            r"entries \(8 neurons × 2 cores\); a table holds 12"):
         compile_model(model, mesh=Mesh(1, 3, depth=12))
+
+
+# -- per-synapse plasticity enables ----------------------------------------------------------
+
+MASKED = replace(CFG, plastic_mask=1)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_model_with_plasticity_enables_compiles_to_what_the_layered_reference_computes(seed):
+    rng = np.random.default_rng(100 + seed)
+    model = random_model(MASKED, (12, 20, 10, 4), rng, hebb_mode="persist")
+    assert all(layer.plastic is not None for layer in model.layers[:-1])
+    program = compile_model(model, mesh=Mesh(2, 3, depth=16, fanout=2))
+    # Core 2 holds layer 0's neurons 16..19: their enables, then padding that learns nothing.
+    np.testing.assert_array_equal(program.cores[2].plastic[:12, :4],
+                                  model.layers[0].plastic[:, 16:20])
+    assert not program.cores[2].plastic[:, 4:].any() and not program.cores[2].plastic[12:].any()
+    assert program.cores[5].plastic.all()     # the readout: no enables given, all on
+    _assert_same(model, program, random_inputs(model, rng, 3), persist=True)
+
+
+def test_the_enables_change_what_the_hebbian_weights_learn():
+    rng = np.random.default_rng(7)
+    model = random_model(MASKED, (12, 20, 4), rng)
+    x = random_inputs(model, rng, 1)[0]
+    masked = network.run_network(model, x).states[0].hebb
+    free_layer = replace(model.layers[0], plastic=None)
+    free = network.run_network(replace(model, layers=(free_layer,) + model.layers[1:]), x)
+    off = model.layers[0].plastic == 0
+    assert np.count_nonzero(free.states[0].hebb[:12, :20][off]) > 0
+    assert not masked[:12, :20][off].any()
+
+
+def test_a_model_without_enables_runs_on_cores_with_them_as_on_cores_without():
+    rng = np.random.default_rng(3)
+    model = random_model(CFG, (12, 20, 4), rng, hebb_mode="persist")
+    mesh = Mesh(1, 4, depth=16, fanout=2)
+    plain = compile_model(model, mesh=mesh)
+    masked = compile_model(model, cfg=MASKED, mesh=mesh)
+    assert masked.cores[0].plastic.all() and plain.cores[0].plastic is None
+    for x in random_inputs(model, rng, 2):
+        a, b = chip.run(plain, x), chip.run(masked, x)
+        np.testing.assert_array_equal(a.spikes, b.spikes)
+        for sa, sb in zip(a.states, b.states, strict=True):
+            np.testing.assert_array_equal(sa.hebb, sb.hebb)
+
+
+def test_a_model_with_enables_is_refused_by_cores_without_them():
+    model = random_model(MASKED, (12, 20, 4), np.random.default_rng(0))
+    with pytest.raises(CompileError, match=r"plastic_mask 0 \(the model's: 1\)"):
+        compile_model(model, cfg=CFG)

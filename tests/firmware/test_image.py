@@ -177,3 +177,35 @@ def test_a_consistent_checksum_over_an_inconsistent_program_is_still_refused(com
     with pytest.raises(ImageError, match="not a consistent program: input 1 enters axon 1 "
                                          "of core 0, which another input"):
         image.read(bad)
+
+
+def test_a_program_with_plasticity_enables_round_trips_and_writes_them(tmp_path):
+    cfg = CoreConfig(axons=32, neurons=8, lanes=4, plastic_mask=1)
+    rng = np.random.default_rng(4)
+    model = random_model(cfg, (12, 20, 4), rng)
+    program = compile_model(model, mesh=Mesh(2, 3, depth=16, fanout=2))
+    back = image.load(image.save(program, tmp_path / "m.glimg"))
+    _same_program(back, program)
+    for p, q in zip(program.cores, back.cores, strict=True):
+        np.testing.assert_array_equal(p.plastic, q.plastic)
+    plastic = {(w.core, w.index): w.values for w in image.writes(program)
+               if w.region is Region.PLASTIC}
+    assert sorted(plastic) == [(c, 0) for c in range(program.mesh.cores)]
+    np.testing.assert_array_equal(plastic[1, 0], program.cores[1].plastic.reshape(-1))
+    # Skipping zeros: the enables' nonzero entries are all still written, in packed spans.
+    sparse = [w for w in image.writes(program, skip_zeros=True) if w.region is Region.PLASTIC]
+    for c in range(program.mesh.cores):
+        got = np.zeros(cfg.axons * cfg.neurons, np.int64)
+        for w in (w for w in sparse if w.core == c):
+            got[w.index:w.index + len(w.values)] = w.values
+        np.testing.assert_array_equal(got, program.cores[c].plastic.reshape(-1))
+    x = random_inputs(model, rng, 1)[0]
+    np.testing.assert_array_equal(chip.run(back, x).spikes, chip.run(program, x).spikes)
+
+
+def test_an_image_without_plasticity_enables_has_no_such_region(compiled):
+    _, _, program, path = compiled
+    assert all(w.region is not Region.PLASTIC for w in image.writes(program))
+    with zipfile.ZipFile(path) as z:
+        m = json.loads(z.read("manifest.json"))
+    assert all("PLASTIC" not in c["regions"] for c in m["cores"])

@@ -310,19 +310,42 @@ def test_gp_with_disjoint_masks_forgets_nothing(cont):
         assert (acc[j:, j] == acc[j, j]).all(), acc
 
 
-def test_continual_chip_point_gp_exports_and_hp_refuses():
+def test_continual_chip_point_gp_exports_its_masked_weights():
     s = continual.Settings.quick()
     ds = load_digits()
     gp = continual.masked_net((64, 16, 10), Variant.GP, s, 0)
     chip, spikes = continual.chip_point(gp, 2, ds.x_test[:6], 0)
     w = chip.layers[0].weight
     assert np.count_nonzero(w) <= continual._mask(gp.hidden[0]).masks[2].sum()
+    assert chip.cfg.plastic_mask == 0 and chip.layers[0].plastic is None
     continual.set_task(gp, 2)
     _, qat = evaluate(gp, torch.from_numpy(spikes).float(), ds.y_test[:6], Precision.QAT)
     assert np.array_equal(network.run_network(chip, spikes).prediction, qat)
+
+
+def test_continual_chip_point_hp_carries_the_hebbian_mask_as_plasticity_enables():
+    s = continual.Settings.quick()
+    ds = load_digits()
     hp = continual.masked_net((64, 16, 10), Variant.HP, s, 0)
-    with pytest.raises(ValueError, match="per-synapse Hebbian mask"):
-        continual.chip_point(hp, 0, ds.x_test[:6], 0)
+    chip, spikes = continual.chip_point(hp, 1, ds.x_test[:8], 0)
+    mask = continual._mask(hp.hidden[0]).masks[1].numpy()
+    assert chip.cfg.plastic_mask == 1
+    np.testing.assert_array_equal(chip.layers[0].plastic, 1 - mask)
+    assert chip.layers[0].regs.learn and chip.layers[1].plastic is None
+    # The QAT forward (H learns where the mask leaves out) equals the integer network.
+    _, qat = evaluate(hp, torch.from_numpy(spikes).float(), ds.y_test[:8], Precision.QAT)
+    run = network.run_network(chip, spikes)
+    assert np.array_equal(run.prediction, qat)
+    with torch.no_grad():
+        out = hp.double()(torch.from_numpy(spikes).double(), Precision.QAT)
+    hp.float()
+    np.testing.assert_array_equal(run.spikes[0], out.spikes[0].numpy())
+    np.testing.assert_array_equal(run.membrane, out.membrane.numpy())
+    # H learned only on enabled synapses, and the enables changed what it learned.
+    hebb = run.states[0].hebb[:, :64, :16]
+    assert np.count_nonzero(hebb) > 0 and not hebb[:, mask == 1].any()
+    free = replace(chip, layers=(replace(chip.layers[0], plastic=None),) + chip.layers[1:])
+    assert network.run_network(free, spikes).states[0].hebb[:, :64, :16][:, mask == 1].any()
 
 
 def test_experiment_cli_rejects_a_missing_data_folder(tmp_path, capsys):

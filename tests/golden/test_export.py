@@ -12,7 +12,7 @@ import torch
 from glocal.golden import export
 from glocal.golden.digest import manifest_sha256
 from glocal.golden.export import ChipModel, ModelFileError, from_net, load_model, save_model
-from glocal.golden.model import Net, NetSpec
+from glocal.golden.model import Net, NetSpec, Variant
 from glocal.golden.network import run_network
 
 
@@ -131,3 +131,33 @@ def test_layers_that_do_not_chain_or_fit_the_widths_are_refused(model):
         ChipModel(model.cfg, (replace(h, weight=h.weight + 300), r), 8, "rate", "reset")
     with pytest.raises(ValueError, match=r"bias must have shape \(24,\)"):
         ChipModel(model.cfg, (replace(h, bias=h.bias[:3]), r), 8, "rate", "reset")
+
+
+def test_a_hebbian_mask_exports_as_plasticity_enables_and_round_trips(tmp_path):
+    torch.manual_seed(1)
+    net = Net(NetSpec(sizes=(64, 24, 10), variant=Variant.HP))
+    mask = (torch.rand(64, 24) < 0.4).float()
+    net.hidden[0].hebb_mask = mask
+    chip = from_net(net, encoding="rate", hebb_mode="reset")
+    assert chip.cfg.plastic_mask == 1 and net.spec.cfg.plastic_mask == 0
+    np.testing.assert_array_equal(chip.layers[0].plastic, mask.numpy().astype(np.int64))
+    assert chip.layers[1].plastic is None
+    back = load_model(save_model(chip, tmp_path / "m.npz"))
+    assert back.cfg == chip.cfg
+    np.testing.assert_array_equal(back.layers[0].plastic, chip.layers[0].plastic)
+    wide = back.layers[0].wide_params(back.cfg)
+    np.testing.assert_array_equal(wide.plastic[:64, :24], chip.layers[0].plastic)
+    assert not wide.plastic[:, 24:].any()
+    assert back.layers[1].wide_params(back.cfg).plastic.all()
+
+
+def test_plasticity_enables_on_cores_without_the_mask_are_refused(model):
+    layer = model.layers[0]
+    bad = replace(layer, plastic=np.ones_like(layer.weight))
+    with pytest.raises(ValueError, match="needs cores with plastic_mask"):
+        replace(model, layers=(bad,) + model.layers[1:])
+    masked = replace(model.cfg, plastic_mask=1)
+    with pytest.raises(ValueError, match="plastic entries must be 0 or 1, not 3"):
+        replace(model, cfg=masked,
+                layers=(replace(layer, plastic=np.full_like(layer.weight, 3)),)
+                + model.layers[1:])

@@ -7,7 +7,7 @@ from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import MemmapError, Region
 from glocal.golden.noc import Mesh
 
-CFG = CoreConfig(axons=16, neurons=8, lanes=4)
+CFG = CoreConfig(axons=16, neurons=8, lanes=4, plastic_mask=1)
 MESH = Mesh(rows=1, cols=2, depth=24, fanout=3)
 ROUTING = (Region.ROUTE_PTR, Region.ROUTE_DEST)
 
@@ -47,6 +47,18 @@ def test_routing_regions_do_not_exist_without_a_mesh(region):
         memmap.decode(CFG, memmap.pack_address(0, region, 0))
     with pytest.raises(MemmapError, match=f"{region.name} has no width without a mesh"):
         memmap.region_width(CFG, region)
+
+
+def test_the_plasticity_enable_is_one_bit_per_synapse_only_on_cores_with_the_mask():
+    assert memmap.region_size(CFG, Region.PLASTIC) == CFG.axons * CFG.neurons
+    assert memmap.region_width(CFG, Region.PLASTIC) == 1
+    assert not memmap.region_signed(Region.PLASTIC)
+    plain = CoreConfig(axons=16, neurons=8, lanes=4)
+    assert memmap.region_size(plain, Region.PLASTIC) == 0
+    with pytest.raises(MemmapError, match="PLASTIC has no entries on cores without plastic_mask"):
+        memmap.encode(plain, 0, Region.PLASTIC, 0)
+    with pytest.raises(MemmapError, match="index 0 is past PLASTIC's 0 entries"):
+        memmap.decode(plain, memmap.pack_address(0, Region.PLASTIC, 0))
 
 
 def test_a_mesh_sets_the_core_count():

@@ -148,3 +148,74 @@ def test_params_outside_their_widths_are_rejected_by_name():
         dataclasses.replace(core.regs, vth_shift=1).check(cfg)
     with pytest.raises(ValueError, match="bias must have shape"):
         dataclasses.replace(core, bias=core.bias[:-1]).check(cfg)
+
+
+# -- per-synapse plasticity enable (cfg.plastic_mask) ------------------------------------
+
+MASKED = [dataclasses.replace(c, plastic_mask=1) for c in SMALL]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, len(SMALL) - 1), seed_st)
+def test_disabled_synapses_age_and_clamp_but_take_no_increment(k, seed):
+    cfg, plain = MASKED[k], SMALL[k]
+    rng, core, state = _setup(cfg, seed, learn=True)
+    plastic = (rng.random((cfg.axons, cfg.neurons)) < 0.5).astype(np.int64)
+    core = dataclasses.replace(core, plastic=plastic)
+    x = random_spikes(cfg, rng, 0.5)
+    new = reference.step(cfg, core, state, x)
+    # The same core without the enable: every synapse learns.
+    free = reference.step(plain, dataclasses.replace(core, plastic=None), state, x)
+    t = free.t
+    aged = reference.age(cfg, state.hebb, state.t_last, t, core.p_table)
+    h_max = core.regs.h_max
+    touched = ((x != 0) | (np.arange(cfg.axons) == state.refresh))[:, None]
+    want = np.where(touched, np.where(plastic == 1, free.hebb, np.clip(aged, -h_max, h_max)),
+                    state.hebb)
+    np.testing.assert_array_equal(new.hebb, want)
+    np.testing.assert_array_equal(new.u, free.u)
+    np.testing.assert_array_equal(new.t_last, free.t_last)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, len(SMALL) - 1), seed_st)
+def test_all_ones_enable_computes_what_a_core_without_it_does(k, seed):
+    cfg, plain = MASKED[k], SMALL[k]
+    rng, core, state = _setup(cfg, seed, learn=True)
+    core = dataclasses.replace(core, plastic=np.ones((cfg.axons, cfg.neurons), np.int64))
+    xs = random_spikes(cfg, rng, 0.3, (6,))
+    _, got = reference.run(cfg, core, state, xs)
+    _, want = reference.run(plain, dataclasses.replace(core, plastic=None), state, xs)
+    for g, w in zip(got, want, strict=True):
+        for name in ("u", "s", "hebb", "t_last"):
+            np.testing.assert_array_equal(getattr(g, name), getattr(w, name))
+
+
+def test_disabled_synapses_starting_at_zero_stay_zero():
+    """``H⊙(1 − M)`` of the float model: with H reset to 0 the masked-out part never moves."""
+    cfg = MASKED[1]
+    rng, core, _ = _setup(cfg, 5, learn=True)
+    core = dataclasses.replace(core, regs=dataclasses.replace(core.regs, h_max=cfg.h_max_limit),
+                               beta=np.full(cfg.axons, fixed.smax(cfg.beta_bits)))
+    plastic = (rng.random((cfg.axons, cfg.neurons)) < 0.3).astype(np.int64)
+    core = dataclasses.replace(core, plastic=plastic)
+    final, _ = reference.run(cfg, core, reference.CoreState.zeros(cfg),
+                             random_spikes(cfg, rng, 0.5, (40,)))
+    assert np.all(final.hebb[plastic == 0] == 0)
+    assert np.count_nonzero(final.hebb[plastic == 1]) > 0
+
+
+def test_the_enable_is_checked_against_the_config_by_name():
+    cfg = MASKED[0]
+    core = random_params(cfg, np.random.default_rng(1))
+    assert core.plastic is not None and core.plastic.shape == (cfg.axons, cfg.neurons)
+    with pytest.raises(ValueError, match="plastic must be a 0/1 array of shape .* not None"):
+        dataclasses.replace(core, plastic=None).check(cfg)
+    with pytest.raises(ValueError, match=r"plastic must have shape \(8, 8\)"):
+        dataclasses.replace(core, plastic=core.plastic[:, :4]).check(cfg)
+    with pytest.raises(ValueError, match="plastic entries must be 0 or 1, not 2"):
+        dataclasses.replace(core, plastic=np.full_like(core.plastic, 2)).check(cfg)
+    with pytest.raises(ValueError, match="plastic must be None on a core without"):
+        dataclasses.replace(core, plastic=core.plastic).check(SMALL[0])
+    with pytest.raises(ValueError, match="plastic_mask must be in"):
+        CoreConfig(plastic_mask=2)

@@ -15,7 +15,7 @@ from glocal.golden import reference
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Reg, Region, region_size
 from glocal.golden.reference import CoreParams, CoreState, Registers
-from glocal.rtl.core import Core
+from glocal.rtl.core import Core, memory_bits
 from glocal.sim import streams
 from glocal.sim.coredrv import AmaranthPort, CoreDriver, address
 from glocal.sim.cores import RandomRun, random_run
@@ -303,3 +303,52 @@ def test_integration_does_not_wait_for_rows_the_previous_learning_pass_leaves_al
     per_step = counters["CYC_INTEGRATE"] / len(xs)
     # A·G, plus at most one row's wait for the refresh row and the pipeline's fill.
     assert per_step <= (a // 2) * g + g + 8, f"{per_step} integrate cycles per step"
+
+
+# -- per-synapse plasticity enable (cfg.plastic_mask) --------------------------------------
+
+MASKED = replace(SMALL, plastic_mask=1)
+
+
+@pytest.mark.parametrize("cfg,seed", [(MASKED, 11), (replace(MASKED, lanes=4), 12),
+                                      (CoreConfig(axons=9, neurons=48, lanes=2, acc_bits=12,
+                                                  plastic_mask=1), 13)])
+def test_core_with_plasticity_enables_learns_only_enabled_synapses(cfg, seed):
+    """A half-enabled random mask, learning on every step (back to back), against the
+    reference: H of disabled synapses only ages; of enabled ones it learns."""
+    rng = np.random.default_rng(seed)
+    run = random_run(cfg, seed, 6)
+    plastic = (rng.random((cfg.axons, cfg.neurons)) < 0.5).astype(np.int64)
+    params = replace(run.params, plastic=plastic, beta=np.full(cfg.axons, 100),
+                     regs=replace(run.params.regs, h_max=cfg.h_max_limit, learn=True))
+    state = replace(run.state, hebb=np.zeros((cfg.axons, cfg.neurons), np.int64))
+    xs = (rng.random((6, cfg.axons)) < 0.5).astype(np.int64)
+    want = RandomRun(params=params, state=state, xs=xs, learn=[True] * 6).expected(cfg)[-1]
+    # The mask matters here: without it the same core learns a different H.
+    free = RandomRun(params=replace(params, plastic=np.ones_like(plastic)), state=state,
+                     xs=xs, learn=[True] * 6).expected(cfg)[-1]
+    assert not np.array_equal(want.hebb, free.hebb)
+    assert np.all(want.hebb[plastic == 0] == 0)
+
+    async def bench(drv):
+        await drv.load(params, state)
+        back = await drv.read_many(Region.PLASTIC, cfg.axons * cfg.neurons)
+        await drv.run(xs)
+        return back, await drv.read_state()
+
+    back, got = simulate(cfg, bench)
+    np.testing.assert_array_equal(back.reshape(cfg.axons, cfg.neurons), plastic)
+    for name in ("u", "s", "hebb", "t_last"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    assert (got.t, got.refresh) == (want.t, want.refresh)
+
+
+def test_core_without_the_mask_has_no_enable_memory_and_refuses_its_region():
+    async def bench(drv):
+        (_, err), = await drv.port.transact([(address(Region.PLASTIC, 0), 1, 1)])
+        return err
+
+    assert simulate(SMALL, bench) == 1
+    assert region_size(SMALL, Region.PLASTIC) == 0
+    assert "plastic" not in memory_bits(SMALL)
+    assert memory_bits(MASKED)["plastic"] == MASKED.axons * MASKED.neurons

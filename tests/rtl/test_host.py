@@ -22,7 +22,7 @@ from glocal.rtl.host import Host
 from glocal.sim.busram import BusRam
 from glocal.sim.hostmodel import Model
 
-CFG = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12)
+CFG = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12, plastic_mask=1)
 CORES = 2
 #: The fixture has the routing regions of this mesh (plain memories, like the others).
 MESH = Mesh(rows=1, cols=CORES, depth=12, fanout=3)

@@ -1,7 +1,8 @@
 """Verilated cores (via cocotb) against the reference model, many random cores per build.
 
 ``make test`` runs a small seeded subset; the full regression (≥ 200 random cores × 20
-steps over several geometries, lane counts and widths, including 256×256 cores) is
+steps over several geometries, lane counts and widths, including 256×256 cores, and
+cores with per-synapse plasticity enables) is
 ``make test-long`` (``pytest -m slow``).
 """
 
@@ -22,6 +23,9 @@ NARROW = dict(w_bits=4, h_bits=5, h_frac=3, bias_bits=8, u_bits=10, acc_bits=12,
 QUICK = {
     "a16n16l4": (CoreConfig(axons=16, neurons=16, lanes=4, acc_bits=12), "0:5", 20, "step"),
     "a24n8l8_narrow": (CoreConfig(axons=24, neurons=8, lanes=8, **NARROW), "0:5", 20, "step"),
+    # Per-synapse plasticity enables: random masks (all on, all off, any density).
+    "a16n16l4_mask": (CoreConfig(axons=16, neurons=16, lanes=4, acc_bits=12, plastic_mask=1),
+                      "0:7", 20, "step"),
 }
 
 LONG = {
@@ -37,6 +41,9 @@ LONG = {
                  "step"),
     "a256n256l8": (CoreConfig(), "800:802", 20, "end"),
     "a256n256l16": (CoreConfig(lanes=16), "900:901", 20, "end"),
+    "a33n24l8_narrow_mask": (CoreConfig(axons=33, neurons=24, lanes=8, plastic_mask=1,
+                                        **NARROW), "1000:1029", 20, "step"),
+    "a256n256l8_mask": (CoreConfig(plastic_mask=1), "1100:1101", 20, "end"),
 }
 
 

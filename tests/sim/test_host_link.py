@@ -20,7 +20,7 @@ from glocal.golden.noc import Mesh
 from glocal.sim.busram import Bench
 from glocal.sim.toolchain import build_root
 
-CFG = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12)
+CFG = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12, plastic_mask=1)
 CORES = 2
 MESH = Mesh(rows=1, cols=CORES, depth=12, fanout=3)
 DIVISOR = 4
@@ -127,7 +127,7 @@ def test_malformed_frames_get_the_right_error_and_change_nothing(dev):
         "core that does not exist": (
             _frame(Opcode.WRITE, _range(Region.U, 0, 1, core=CORES) + bytes(2)),
             Status.BAD_ADDRESS),
-        "unknown region": (_frame(Opcode.WRITE, _range(13, 0, 1) + bytes(1)),
+        "unknown region": (_frame(Opcode.WRITE, _range(15, 0, 1) + bytes(1)),
                            Status.BAD_ADDRESS),
         "read-only register": (_frame(Opcode.WRITE, _range(Region.REGS, Reg.STEPS, 1)
                                       + bytes(4)), Status.BAD_ADDRESS),

@@ -27,6 +27,7 @@ def test_a_fault_tolerance_point_learning_on_chip_equals_the_reference(chip):
                                noise="gaussian", level=0.06, samples=3, chip=chip)
     assert p.learn[0], "the HP hidden core must learn on chip"
     assert p.values > 0 and p.mismatches == 0, f"{p.mismatches} of {p.values} differ"
+    assert p.hebb_equal and np.count_nonzero(p.hebb[0]) > 0
     assert p.samples_exact == p.samples == 3
     np.testing.assert_array_equal(p.chip_outputs, p.reference_outputs)
     np.testing.assert_array_equal(p.chip_predictions, p.reference_predictions)
@@ -45,8 +46,26 @@ def test_a_few_shot_episode_learned_on_chip_equals_run_chip_episode(chip):
 
 
 def test_a_continual_gp_point_equals_the_reference(chip):
-    p = onchip.continual(continual.Settings.quick(), seed=0, task=1, samples=3, chip=chip)
+    p = onchip.continual(continual.Settings.quick(), variant="gp", seed=0, task=1,
+                         samples=3, chip=chip)
     assert p.learn == [False, False]
     assert p.values > 0 and p.mismatches == 0, f"{p.mismatches} of {p.values} differ"
     np.testing.assert_array_equal(p.chip_outputs, p.reference_outputs)
     np.testing.assert_array_equal(p.chip_predictions, p.reference_predictions)
+
+
+def test_a_continual_hp_point_learning_on_the_unmasked_synapses_equals_the_reference(chip):
+    p = onchip.continual(continual.Settings.quick(), variant="hp", seed=0, task=1,
+                         samples=3, chip=chip)
+    assert p.learn == [True, False], "the HP hidden core must learn on chip"
+    enabled, total = p.info["plastic_synapses"][0], 64 * 32
+    assert 0 < enabled < total, "the task's mask must leave some synapses without plasticity"
+    assert p.values > 0 and p.mismatches == 0, f"{p.mismatches} of {p.values} differ"
+    assert p.samples_exact == p.samples == 3
+    np.testing.assert_array_equal(p.chip_outputs, p.reference_outputs)
+    np.testing.assert_array_equal(p.chip_predictions, p.reference_predictions)
+    # H read back after the last sample: the reference's, learned only where enabled.
+    assert p.hebb_equal
+    plastic = chip.program.cores[0].plastic
+    assert np.count_nonzero(p.hebb[0][plastic == 1]) > 0
+    assert not p.hebb[0][plastic == 0].any()
