@@ -162,6 +162,7 @@ class Host(wiring.Component):
         m.d.comb += timeout.eq(timer == self._timeout)
 
         # -- the address range of READ/WRITE, decoded from the registers ----------------
+        mask = arg[24:]              # RESET's mask byte, shifted in alone
         a_core = arg[memmap.CORE_SHIFT:]
         a_region = arg[memmap.REGION_SHIFT:memmap.CORE_SHIFT]
         a_index = arg[:memmap.INDEX_BITS]
@@ -223,7 +224,7 @@ class Host(wiring.Component):
                     with m.If(bad_len):
                         m.d.comb += verdict.eq(Status.BAD_LENGTH)
                     if op is Opcode.RESET:
-                        with m.Elif((arg[:8] == 0) | (arg[2:8] != 0)):
+                        with m.Elif((mask == 0) | (mask[2:] != 0)):
                             m.d.comb += verdict.eq(Status.BAD_ARGUMENT)
                     if op in (Opcode.READ, Opcode.WRITE):
                         with m.Elif(count == 0):
@@ -275,8 +276,7 @@ class Host(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(1)
                 with m.If(rx_byte & (self.rx.payload == hp.SYNC)):
-                    m.d.sync += [crc.eq(hp.CRC_INIT), timer.eq(0), opcode.eq(0), arg.eq(0),
-                                 count.eq(0), idx.eq(0)]
+                    m.d.sync += [crc.eq(hp.CRC_INIT), timer.eq(0), opcode.eq(0), idx.eq(0)]
                     m.next = "RX_OP"
 
             # -- receive ------------------------------------------------------------
@@ -309,13 +309,14 @@ class Host(wiring.Component):
                                 m.next = "RX_DATA"
                         elif state == "RX_DATA":
                             m.d.comb += [wr.addr.eq(idx), wr.data.eq(b), wr.en.eq(1)]
-                            with m.Switch(idx):
-                                for i in range(4):
-                                    with m.Case(i):
-                                        m.d.sync += arg.word_select(i, 8).eq(b)
-                                for i in range(2):
-                                    with m.Case(4 + i):
-                                        m.d.sync += count.word_select(i, 8).eq(b)
+                            # Shifted in from the top, little-endian: after four bytes `arg`
+                            # is the payload's first word. Shorter payloads are checked for
+                            # their exact length before `arg` is used, and RESET's one byte
+                            # is then in its top byte.
+                            with m.If(idx[2:] == 0):                # bytes 0-3
+                                m.d.sync += arg.eq(Cat(arg[8:], b))
+                            with m.Elif(idx[1:] == 2):              # bytes 4-5
+                                m.d.sync += count.eq(Cat(count[8:], b))
                             m.d.sync += idx.eq(idx_next)
                             with m.If(idx_next == length):
                                 m.next = "RX_CRC0"
@@ -457,7 +458,7 @@ class Host(wiring.Component):
                     m.d.sync += [job.eq(0), core.eq(core + 1)]
                     with m.If(core == cores - 1):
                         respond(Status.OK)
-                with m.Elif((arg[:2] & j_bit) != 0):
+                with m.Elif((mask[:2] & j_bit) != 0):
                     m.next = "RS_REQ"
                 with m.Else():
                     m.d.sync += job.eq(job + 1)
