@@ -113,7 +113,9 @@ class Host(wiring.Component):
         cfg, cores, mesh = self._cfg, self._cores, self._mesh
         m = Module()
 
-        m.submodules.buf = buf = Memory(shape=8, depth=hp.MAX_PAYLOAD, init=[])
+        # The range header goes to `arg`/`count`, not the buffer: MAX_DATA bytes are two
+        # iCE40 block RAMs (MAX_PAYLOAD would be three).
+        m.submodules.buf = buf = Memory(shape=8, depth=hp.MAX_DATA, init=[])
         rd = buf.read_port()
         wr = buf.write_port()
 
@@ -139,7 +141,7 @@ class Host(wiring.Component):
         count = Signal(16)
         timer = Signal(range(self._timeout + 1))
         k = Signal(range(k_max + 1))  # entry index within the range (or the RESET job)
-        wp = Signal(range(n_buf))    # buffer address of READ data / WRITE payload bytes
+        wp = Signal(range(hp.MAX_DATA + 1))   # buffer address of payload data bytes
         nbyte = Signal(2)            # byte within the current entry (entries have ≤ 4)
         word = Signal(32)
         bits = Signal(8)             # bit-packed byte being assembled
@@ -276,7 +278,8 @@ class Host(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(1)
                 with m.If(rx_byte & (self.rx.payload == hp.SYNC)):
-                    m.d.sync += [crc.eq(hp.CRC_INIT), timer.eq(0), opcode.eq(0), idx.eq(0)]
+                    m.d.sync += [crc.eq(hp.CRC_INIT), timer.eq(0), opcode.eq(0), idx.eq(0),
+                                 wp.eq(0)]
                     m.next = "RX_OP"
 
             # -- receive ------------------------------------------------------------
@@ -308,7 +311,6 @@ class Host(wiring.Component):
                             with m.Else():
                                 m.next = "RX_DATA"
                         elif state == "RX_DATA":
-                            m.d.comb += [wr.addr.eq(idx), wr.data.eq(b), wr.en.eq(1)]
                             # Shifted in from the top, little-endian: after four bytes `arg`
                             # is the payload's first word. Shorter payloads are checked for
                             # their exact length before `arg` is used, and RESET's one byte
@@ -317,6 +319,9 @@ class Host(wiring.Component):
                                 m.d.sync += arg.eq(Cat(arg[8:], b))
                             with m.Elif(idx[1:] == 2):              # bytes 4-5
                                 m.d.sync += count.eq(Cat(count[8:], b))
+                            with m.Else():                          # data: at most MAX_DATA
+                                m.d.comb += [wr.addr.eq(wp), wr.data.eq(b), wr.en.eq(1)]
+                                m.d.sync += wp.eq(wp + 1)
                             m.d.sync += idx.eq(idx_next)
                             with m.If(idx_next == length):
                                 m.next = "RX_CRC0"
@@ -357,7 +362,6 @@ class Host(wiring.Component):
                     with m.Case(Opcode.READ):
                         m.next = "RD_REQ"
                     with m.Case(Opcode.WRITE):
-                        m.d.sync += wp.eq(hp.RANGE_HEADER)
                         m.next = "WR_FETCH"
                     with m.Case(Opcode.RUN):
                         m.next = "RUN_START"
