@@ -70,6 +70,8 @@ class Board(abc.ABC):
     bitstream_ext = ".bin"
     #: Extra options of the Yosys ``synth_*`` command.
     synth_opts = ""
+    #: Whether the chip has its bus register stage (`rtl.chip.Chip`'s ``pipe``).
+    bus_pipe = True
 
     @abc.abstractmethod
     def platform(self):

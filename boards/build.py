@@ -99,8 +99,9 @@ def memory_plan(board: str, cfg: CoreConfig, mesh: Mesh) -> list[str]:
 def top_level(board: str, cfg: CoreConfig, mhz: float, mesh: Mesh | None = None) -> Top:
     """The board's top-level around a chip of ``mesh`` cores (one core if None) of ``cfg``."""
     mesh = single_core(cfg) if mesh is None or mesh.cores == 1 else mesh
-    return Top(board=BOARDS[board](),
-               chip=lambda clk_hz: Chip(cfg=cfg, clk_freq=clk_hz, mesh=mesh), mhz=mhz)
+    b = BOARDS[board]()
+    return Top(board=b, chip=lambda clk_hz: Chip(cfg=cfg, clk_freq=clk_hz, mesh=mesh,
+                                                 pipe=b.bus_pipe), mhz=mhz)
 
 
 def build_board(board: str, *, cfg: CoreConfig, mhz: float | None, out_dir: Path,
