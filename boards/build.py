@@ -23,13 +23,14 @@ __all__ = ["BOARDS", "DEFAULT_MESHES", "board_config", "board_mesh", "memory_pla
 
 BOARDS: dict[str, type[Board]] = {"icebreaker": ICEBreaker, "ulx3s": ULX3S}
 
-#: Each board's target core and mesh. Neither builds clean yet: the iCE40 chip does not
-#: fit (its W and H need SPRAM) and the ECP5 chip misses 100 MHz; docs/boards.md has the
-#: figures. On the ECP5-85F (208 DP16KD of 18 kbit), a 256×256 core's W and H are 1 Mbit
-#: (76 blocks with the rest of the core): two fit, four do not. Four 256×128 cores
-#: (0.5 Mbit of W and H each) do, which `memory_plan` prints with each build.
+#: Each board's target core and mesh. The iCEBreaker's is the largest that fits the UP5K
+#: (docs/boards.md): a 32×32 core (1,024 synapses: W and H two EBRs each) takes 29 of the
+#: 30 EBRs, and builds clean at the 12 MHz oscillator (`ICEBreaker.default_mhz`). The ECP5
+#: chip misses 100 MHz. On the ECP5-85F (208 DP16KD of 18 kbit), a 256×256 core's W and H
+#: are 1 Mbit (76 blocks with the rest of the core): two fit, four do not. Four 256×128
+#: cores (0.5 Mbit of W and H each) do, which `memory_plan` prints with each build.
 DEFAULT_CONFIGS = {
-    "icebreaker": CoreConfig(axons=64, neurons=64, lanes=2),
+    "icebreaker": CoreConfig(axons=32, neurons=32, lanes=1),
     "ulx3s": CoreConfig(axons=256, neurons=128, lanes=8),
 }
 DEFAULT_MESHES = {"icebreaker": (1, 1), "ulx3s": (2, 2)}

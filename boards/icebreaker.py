@@ -20,7 +20,9 @@ POR_SECONDS = 15e-6
 class ICEBreaker(Board):
     name = "icebreaker"
     f_ref_mhz = 12.0
-    default_mhz = 24.0
+    # The default chip (build.DEFAULT_CONFIGS) reaches about 14 MHz: under the PLL's
+    # 16 MHz minimum, so it runs on the oscillator.
+    default_mhz = 12.0
     bitstream_ext = ".bin"
     # Map multipliers onto the eight SB_MAC16 DSPs; without it they are built from LUTs
     # (a 32×32 lanes-1 chip: 6,693 LCs without, 4,603 with, of 5,280).
