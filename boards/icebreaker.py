@@ -27,8 +27,8 @@ class ICEBreaker(Board):
     # Map multipliers onto the eight SB_MAC16 DSPs; without it they are built from LUTs
     # (a 32×32 lanes-1 chip: 6,693 LCs without, 4,603 with, of 5,280).
     synth_opts = "-dsp"
-    # No bus register stage: it raises the chip's Fmax by about 1.5 MHz, short of the
-    # PLL's 16 MHz, and at the direct 12 MHz clock its ~100 flip-flops buy nothing.
+    # No bus register stage: it raised the chip's Fmax by 1.4 MHz (docs/boards.md), short
+    # of the PLL's 16 MHz; at the 12 MHz oscillator its 100 flip-flops buy nothing.
     bus_pipe = False
 
     def platform(self):
