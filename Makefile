@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.glocal-installed
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup demo test test-long lint clean
+.PHONY: setup demo test test-long test-board lint clean
 
 setup: $(STAMP)
 
@@ -21,10 +21,14 @@ demo: setup
 
 test: setup
 	$(PY) -m ruff check .
-	$(PYTEST) -n 2 -m "not slow"
+	$(PYTEST) -n 2 -m "not slow and not board"
 
 test-long: setup
 	$(PYTEST) -n 2 -m slow
+
+# Real bitstream builds of the boards' default chips (several minutes each).
+test-board: setup
+	$(PYTEST) -m board
 
 clean:
 	rm -rf $(VENV) build out sim_build .pytest_cache .hypothesis

@@ -74,6 +74,8 @@ class Board(abc.ABC):
     script_after_read = ""
     #: Files the Yosys script needs beside the design: ``{name: text}``.
     build_files: dict[str, str] = {}
+    #: Whether the chip has its bus register stage (`rtl.chip.Chip`'s ``pipe``).
+    bus_pipe = True
 
     @abc.abstractmethod
     def platform(self):

@@ -23,14 +23,15 @@ __all__ = ["BOARDS", "DEFAULT_MESHES", "board_config", "board_mesh", "memory_pla
 
 BOARDS: dict[str, type[Board]] = {"icebreaker": ICEBreaker, "ulx3s": ULX3S}
 
-#: Each board's target core and mesh. Neither builds clean yet: the iCE40 chip does not
-#: fit (its W and H need SPRAM) and the ECP5 chip misses 100 MHz; docs/boards.md has the
-#: figures. On the ECP5-85F (208 DP16KD of 18 kbit), a 256×256 core's W and H are 1 Mbit
-#: (76 blocks with the rest of the core): two fit, four do not. Four 256×128 cores
-#: (0.5 Mbit of W and H each) do, which `memory_plan` prints with each build; their 32
+#: Each board's target core and mesh. The iCEBreaker's is the largest that fits the UP5K
+#: (docs/boards.md): a 32×32 core (1,024 synapses: W and H two EBRs each) takes 29 of the
+#: 30 EBRs, and builds clean at the 12 MHz oscillator (`ICEBreaker.default_mhz`). The ECP5
+#: chip misses 100 MHz. On the ECP5-85F (208 DP16KD of 18 kbit), a 256×256 core's W and H
+#: are 1 Mbit (76 blocks with the rest of the core): two fit, four do not. Four 256×128
+#: cores (0.5 Mbit of W and H each) do, which `memory_plan` prints with each build; their 32
 #: lanes need 128 of the 156 DSPs (`ulx3s.SOFT_MUL`).
 DEFAULT_CONFIGS = {
-    "icebreaker": CoreConfig(axons=64, neurons=64, lanes=2),
+    "icebreaker": CoreConfig(axons=32, neurons=32, lanes=1),
     # acc_bits 18: the sum of 256 8-bit weights needs 16, and 18 is the DSP's input
     # width, so `alpha·accH` takes one 18×18 multiplier instead of two.
     "ulx3s": CoreConfig(axons=256, neurons=128, lanes=8, acc_bits=18),
@@ -102,8 +103,9 @@ def memory_plan(board: str, cfg: CoreConfig, mesh: Mesh) -> list[str]:
 def top_level(board: str, cfg: CoreConfig, mhz: float, mesh: Mesh | None = None) -> Top:
     """The board's top-level around a chip of ``mesh`` cores (one core if None) of ``cfg``."""
     mesh = single_core(cfg) if mesh is None or mesh.cores == 1 else mesh
-    return Top(board=BOARDS[board](),
-               chip=lambda clk_hz: Chip(cfg=cfg, clk_freq=clk_hz, mesh=mesh), mhz=mhz)
+    b = BOARDS[board]()
+    return Top(board=b, chip=lambda clk_hz: Chip(cfg=cfg, clk_freq=clk_hz, mesh=mesh,
+                                                 pipe=b.bus_pipe), mhz=mhz)
 
 
 def build_board(board: str, *, cfg: CoreConfig, mhz: float | None, out_dir: Path,

@@ -47,6 +47,10 @@ class Chip(wiring.Component):
         Host link baud rate.
     mesh : Mesh or None
         The cores and their routing-table sizes (`single_core` of ``cfg`` if None).
+    pipe : bool
+        A register stage each way between host and cores (`rtl.bus.Pipe`): one more
+        cycle per bus access for a shorter critical path. A board whose clock does not
+        need it saves its flip-flops (about 100).
 
     Members
     -------
@@ -63,12 +67,13 @@ class Chip(wiring.Component):
     """
 
     def __init__(self, *, cfg: CoreConfig, clk_freq: float, baud: float = DEFAULT_BAUD,
-                 mesh: Mesh | None = None):
+                 mesh: Mesh | None = None, pipe: bool = True):
         # baud may be clk_freq / 4 in simulation: the UART needs at least 4 cycles a bit.
         self._cfg = cfg
         self._clk_freq = clk_freq
         self._baud = baud
         self._mesh = single_core(cfg) if mesh is None else mesh
+        self._pipe = pipe
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1),
                           "idle": Out(1)})
 
@@ -83,9 +88,12 @@ class Chip(wiring.Component):
         m.submodules.array = array = CoreArray(cfg=self._cfg, mesh=self._mesh)
         # A register stage each way: the host's frame logic and the cores' bus decoders
         # would otherwise form one combinational path (13.9 MHz on an iCE40 UP5K).
-        m.submodules.pipe = pipe = Pipe()
-        wiring.connect(m, host.bus, pipe.up)
-        wiring.connect(m, pipe.down, array.bus)
+        if self._pipe:
+            m.submodules.pipe = pipe = Pipe()
+            wiring.connect(m, host.bus, pipe.up)
+            wiring.connect(m, pipe.down, array.bus)
+        else:
+            wiring.connect(m, host.bus, array.bus)
         wiring.connect(m, host.ctrl, array.ctrl)
         m.d.comb += [
             host.rx.eq(self.rx),

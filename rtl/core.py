@@ -38,6 +38,7 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
+from amaranth.vendor import SiliconBluePlatform
 
 from glocal.golden import fixed
 from glocal.golden.config import CoreConfig
@@ -140,6 +141,12 @@ class Core(wiring.Component):
         if cfg.plastic_mask:
             # Plasticity enables, W's order (one lane group per word), read by LEARN only.
             ram["enable"] = _Ram(m, "enable", lanes_of(cfg, 1, sign=False), A * G)
+        if isinstance(platform, SiliconBluePlatform):
+            # iCE40: Yosys would build the smallest memories (touched0/1, s: A or N bits)
+            # from flip-flops and LUTs, about 220 of the UP5K's 5,280 LCs for a 32×32
+            # core; as block RAM they cost three of its 30 EBRs.
+            for r in ram.values():
+                r.mem.attrs["ram_style"] = "block"
         m.submodules.f_rom = f_rom = Memory(shape=signed(fixed.F_BITS), depth=fixed.F_SIZE,
                                             init=[int(v) for v in fixed.F_TABLE])
         f_rd = [f_rom.read_port() for _ in range(L)]

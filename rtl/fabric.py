@@ -82,7 +82,9 @@ class Fabric(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         g, cfg = self._mesh, self._cfg
-        m.submodules.mesh = net = mesh_rtl.Mesh(mesh=g, cfg=cfg, depth=self._depth)
+        # One core needs no router (a 1×1 mesh's router is five FIFOs and an arbiter).
+        net_cls = mesh_rtl.Loop if g.cores == 1 else mesh_rtl.Mesh
+        m.submodules.mesh = net = net_cls(mesh=g, cfg=cfg, depth=self._depth)
         idles = [net.idle]
         for c in range(g.cores):
             table = self._tables[c] if self._tables is not None else None

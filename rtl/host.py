@@ -113,57 +113,102 @@ class Host(wiring.Component):
         cfg, cores, mesh = self._cfg, self._cores, self._mesh
         m = Module()
 
-        m.submodules.buf = buf = Memory(shape=8, depth=hp.MAX_PAYLOAD, init=[])
+        # The range header goes to `arg`/`count`, not the buffer: MAX_DATA bytes are two
+        # iCE40 block RAMs (MAX_PAYLOAD would be three).
+        m.submodules.buf = buf = Memory(shape=8, depth=hp.MAX_DATA, init=[])
         rd = buf.read_port()
         wr = buf.write_port()
 
+        # RESET's work list: (mask bit, region, first index, count). A job of more than
+        # one entry starts at index 0, so its addresses are ``first | k`` (no adder).
+        jobs = [(bit, region, first, n) for bit in hp.ResetMask
+                for region, first, n in hp.reset_jobs(cfg, bit)]
+        assert all(first == 0 or n == 1 for _, _, first, n in jobs), jobs
+
+        # Widths are those of the values that can reach them: a length field over
+        # MAX_PAYLOAD is refused as it arrives, so a frame's length and every index into
+        # the buffer fit ``range(MAX_PAYLOAD + 1)``; a range that passes the checks has at
+        # most ``8 * MAX_DATA`` entries (1-bit ones), a RESET job at most a region's size.
+        n_buf = hp.MAX_PAYLOAD + 1
+        k_max = max([8 * hp.MAX_DATA] + [n for *_, n in jobs])
         opcode = Signal(8)
-        length = Signal(16)
-        idx = Signal(16)             # payload byte index while receiving or sending
+        length = Signal(range(n_buf))
+        idx = Signal(range(n_buf))   # payload byte index while receiving or sending
         crc = Signal(16)
         crc_rx = Signal(16)
         status = Signal(8)
         arg = Signal(32)             # first payload word: address, steps or reset mask
         count = Signal(16)
         timer = Signal(range(self._timeout + 1))
-        k = Signal(memmap.INDEX_BITS + 1)   # entry index within the range
-        wp = Signal(range(hp.MAX_PAYLOAD + 1))    # read data bytes written to the buffer
-        nbyte = Signal(3)            # byte within the current entry
+        k = Signal(range(k_max + 1))  # entry index within the range (or the RESET job)
+        wp = Signal(range(hp.MAX_DATA + 1))   # buffer address of payload data bytes
+        nbyte = Signal(2)            # byte within the current entry (entries have ≤ 4)
         word = Signal(32)
-        bits = Signal(8)             # bit-packed byte being assembled or taken apart
-        info = Signal(8 * max(5, hp.PING_BYTES))   # short response payload, little-endian
-        resp_len = Signal(16)
+        bits = Signal(8)             # bit-packed byte being assembled
+        resp_len = Signal(range(n_buf))
         cycles = Signal(32)
         frames = Signal(16)
         errors = Signal(16)
-        job = Signal(range(8))
+        job = Signal(range(len(jobs) + 1))
         core = Signal(range(cores + 1))
+        # The short payloads (PING, STATUS, RUN, BUS_ERROR) are written into the buffer
+        # from where they live, not from a copy: `info` says which one.
+        info = Signal(2)
+        busy_seen = Signal()         # STATUS's flag, as it was when the frame was checked
+        INFO_PING, INFO_STATUS, INFO_CYCLES, INFO_INDEX = range(4)
+
+        idx_next = Signal.like(idx)
+        k_next = Signal.like(k)
+        m.d.comb += [idx_next.eq(idx + 1), k_next.eq(k + 1)]
+        timeout = Signal()
+        m.d.comb += timeout.eq(timer == self._timeout)
 
         # -- the address range of READ/WRITE, decoded from the registers ----------------
+        mask = arg[24:]              # RESET's mask byte, shifted in alone
         a_core = arg[memmap.CORE_SHIFT:]
         a_region = arg[memmap.REGION_SHIFT:memmap.CORE_SHIFT]
         a_index = arg[:memmap.INDEX_BITS]
         r_valid = Signal()
         r_size = Signal(range((1 << memmap.INDEX_BITS) + 1))
-        r_ebytes = Signal(3)         # bytes per entry; 0 means bit-packed
+        r_bits = Signal()            # entries are bit-packed (1 bit wide)
+        r_ebytes = Signal(3)         # bytes per entry otherwise (1…4)
+        r_last = Signal(2)           # r_ebytes - 1
         with m.Switch(a_region):
             for region in Region:
                 size = memmap.region_size(cfg, region, mesh)
                 if size == 0:   # a routing region without a mesh: every address is unmapped
                     continue
+                eb = hp.entry_bytes(memmap.region_width(cfg, region, mesh))
                 with m.Case(region):
-                    m.d.comb += [
-                        r_valid.eq(1),
-                        r_size.eq(size),
-                        r_ebytes.eq(hp.entry_bytes(memmap.region_width(cfg, region, mesh))),
-                    ]
-        end = a_index + count
+                    m.d.comb += [r_valid.eq(1), r_size.eq(size), r_bits.eq(eb == 0),
+                                 r_ebytes.eq(eb), r_last.eq(max(eb, 1) - 1)]
+        end = Signal(memmap.INDEX_BITS + 1)
+        m.d.comb += end.eq(a_index + count)
+        # A WRITE covering a read-only register: the range meets a run of them. Only
+        # matters when ``end`` is inside REGS, so both bounds fit the register index width.
         ro_hit = Signal()
-        for r in Reg:
-            if r not in memmap.REG_WRITABLE:
-                with m.If((a_index <= r) & (r < end)):
-                    m.d.comb += ro_hit.eq(1)
-        packed = Mux(r_ebytes == 0, (count + 7) >> 3, count * r_ebytes)
+        nb = len(Reg).bit_length()
+        ro = [int(r) for r in Reg if r not in memmap.REG_WRITABLE]
+        runs = [[r, r] for r in ro[:1]]
+        for r in ro[1:]:
+            if r == runs[-1][1] + 1:
+                runs[-1][1] = r
+            else:
+                runs.append([r, r])
+        for lo, hi in runs:
+            with m.If((a_index[:nb] <= hi) & (end[:nb] > lo)):
+                m.d.comb += ro_hit.eq(1)
+        # Packed size of the range: ceil(count / 8) bytes of bits, or count · ebytes
+        # (ebytes ≤ 4: count · 1, 2, 3 or 4 as one addition of shifted counts).
+        lhs, rhs = Signal(19), Signal(19)
+        with m.If(r_bits):
+            m.d.comb += [lhs.eq(count), rhs.eq(7)]
+        with m.Else():
+            m.d.comb += [lhs.eq(Mux(r_ebytes[0], count, 0) | Mux(r_ebytes[2], count << 2, 0)),
+                         rhs.eq(Mux(r_ebytes[1], count << 1, 0))]
+        total = Signal(19)
+        m.d.comb += total.eq(lhs + rhs)
+        packed = Mux(r_bits, total >> 3, total)
         range_ok = ((a_core < cores) & r_valid & (end <= r_size)
                     & ((opcode != Opcode.WRITE) | (a_region != Region.REGS) | ~ro_hit))
 
@@ -181,7 +226,7 @@ class Host(wiring.Component):
                     with m.If(bad_len):
                         m.d.comb += verdict.eq(Status.BAD_LENGTH)
                     if op is Opcode.RESET:
-                        with m.Elif((arg[:8] == 0) | (arg[2:8] != 0)):
+                        with m.Elif((mask == 0) | (mask[2:] != 0)):
                             m.d.comb += verdict.eq(Status.BAD_ARGUMENT)
                     if op in (Opcode.READ, Opcode.WRITE):
                         with m.Elif(count == 0):
@@ -192,27 +237,33 @@ class Host(wiring.Component):
                             with m.Elif(packed > hp.MAX_DATA):
                                 m.d.comb += verdict.eq(Status.BAD_LENGTH)
                         else:
-                            with m.Elif(length != hp.RANGE_HEADER + packed):
+                            # length ≥ RANGE_HEADER here (checked above).
+                            with m.Elif((length - hp.RANGE_HEADER)[:len(length)] != packed):
                                 m.d.comb += verdict.eq(Status.BAD_LENGTH)
             with m.Default():
                 m.d.comb += verdict.eq(Status.BAD_OPCODE)
 
-        # -- RESET's work list: (mask bit, region, first index, count) ------------------
-        jobs = [(bit, region, first, n) for bit in hp.ResetMask
-                for region, first, n in hp.reset_jobs(cfg, bit)]
         j_bit, j_region = Signal(2), Signal(4)
-        j_first, j_count = Signal(memmap.INDEX_BITS), Signal(memmap.INDEX_BITS + 1)
+        j_first, j_last = Signal(memmap.INDEX_BITS), Signal.like(k)
         with m.Switch(job):
             for i, (bit, region, first, n) in enumerate(jobs):
                 with m.Case(i):
                     m.d.comb += [j_bit.eq(bit), j_region.eq(region), j_first.eq(first),
-                                 j_count.eq(n)]
-        reset_addr = Cat((j_first + k)[:memmap.INDEX_BITS], j_region, core[:8])
+                                 j_last.eq(n - 1)]
+        reset_addr = Cat(j_first | k, j_region, core[:8])
+        # READ and WRITE stay inside one region (checked): the index cannot carry out.
+        range_addr = Cat((a_index + k)[:memmap.INDEX_BITS], arg[memmap.INDEX_BITS:])
 
-        def respond(code, n=0, payload=0):
+        def respond(code, n=0, payload=None):
             """Go and send a response with ``status = code`` and an ``n``-byte payload."""
-            m.d.sync += [status.eq(code), resp_len.eq(n), info.eq(payload), idx.eq(0)]
+            m.d.sync += [status.eq(code), resp_len.eq(n), idx.eq(0)]
+            if payload is not None:
+                m.d.sync += info.eq(payload)
             m.next = "FILL" if n else "TX_SYNC"
+
+        def count_cycle():
+            with m.If(~cycles.all()):     # RUN's cycle count saturates
+                m.d.sync += cycles.eq(cycles + 1)
 
         # One CRC unit: fed the received byte, or the byte being sent.
         crc_in = Signal(8)
@@ -223,15 +274,12 @@ class Host(wiring.Component):
         m.d.comb += self.rx.ready.eq(1)
         m.d.comb += rd.addr.eq(idx)
 
-        with m.If(~cycles.all()):     # RUN's cycle count saturates
-            m.d.sync += cycles.eq(cycles + 1)
-
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(1)
                 with m.If(rx_byte & (self.rx.payload == hp.SYNC)):
-                    m.d.sync += [crc.eq(hp.CRC_INIT), timer.eq(0), opcode.eq(0), arg.eq(0),
-                                 count.eq(0), idx.eq(0)]
+                    m.d.sync += [crc.eq(hp.CRC_INIT), timer.eq(0), opcode.eq(0), idx.eq(0),
+                                 wp.eq(0)]
                     m.next = "RX_OP"
 
             # -- receive ------------------------------------------------------------
@@ -263,16 +311,19 @@ class Host(wiring.Component):
                             with m.Else():
                                 m.next = "RX_DATA"
                         elif state == "RX_DATA":
-                            m.d.comb += [wr.addr.eq(idx), wr.data.eq(b), wr.en.eq(1)]
-                            with m.Switch(idx):
-                                for i in range(4):
-                                    with m.Case(i):
-                                        m.d.sync += arg.word_select(i, 8).eq(b)
-                                for i in range(2):
-                                    with m.Case(4 + i):
-                                        m.d.sync += count.word_select(i, 8).eq(b)
-                            m.d.sync += idx.eq(idx + 1)
-                            with m.If(idx == length - 1):
+                            # Shifted in from the top, little-endian: after four bytes `arg`
+                            # is the payload's first word. Shorter payloads are checked for
+                            # their exact length before `arg` is used, and RESET's one byte
+                            # is then in its top byte.
+                            with m.If(idx[2:] == 0):                # bytes 0-3
+                                m.d.sync += arg.eq(Cat(arg[8:], b))
+                            with m.Elif(idx[1:] == 2):              # bytes 4-5
+                                m.d.sync += count.eq(Cat(count[8:], b))
+                            with m.Else():                          # data: at most MAX_DATA
+                                m.d.comb += [wr.addr.eq(wp), wr.data.eq(b), wr.en.eq(1)]
+                                m.d.sync += wp.eq(wp + 1)
+                            m.d.sync += idx.eq(idx_next)
+                            with m.If(idx_next == length):
                                 m.next = "RX_CRC0"
                         elif state == "RX_CRC0":
                             m.d.sync += crc_rx[8:].eq(b)
@@ -280,7 +331,7 @@ class Host(wiring.Component):
                         else:
                             m.d.sync += crc_rx[:8].eq(b)
                             m.next = "CHECK"
-                    with m.Elif(timer == self._timeout):
+                    with m.Elif(timeout):
                         respond(Status.TIMEOUT)
                     with m.Else():
                         m.d.sync += timer.eq(timer + 1)
@@ -290,24 +341,24 @@ class Host(wiring.Component):
                 # a framing error) until the line has been quiet for the timeout.
                 with m.If(rx_byte | self.rx_error):
                     m.d.sync += timer.eq(0)
-                with m.Elif(timer == self._timeout):
+                with m.Elif(timeout):
                     respond(status)
                 with m.Else():
                     m.d.sync += timer.eq(timer + 1)
 
             with m.State("CHECK"):
                 m.d.sync += [k.eq(0), wp.eq(0), nbyte.eq(0), word.eq(0), bits.eq(0),
-                             cycles.eq(0), job.eq(0), core.eq(0)]
+                             cycles.eq(0), job.eq(0), core.eq(0), busy_seen.eq(self.ctrl.busy),
+                             resp_len.eq(packed)]
                 with m.If(crc_rx != crc):
                     respond(Status.BAD_CRC)
                 with m.Elif(verdict != Status.OK):
                     respond(verdict)
                 with m.Else(), m.Switch(opcode):
                     with m.Case(Opcode.PING):
-                        ping = hp.ping_payload(cfg, cores, mesh)
-                        respond(Status.OK, len(ping), int.from_bytes(ping, "little"))
+                        respond(Status.OK, hp.PING_BYTES, INFO_PING)
                     with m.Case(Opcode.STATUS):
-                        respond(Status.OK, 5, Cat(self.ctrl.busy, Const(0, 7), frames, errors))
+                        respond(Status.OK, 5, INFO_STATUS)
                     with m.Case(Opcode.READ):
                         m.next = "RD_REQ"
                     with m.Case(Opcode.WRITE):
@@ -317,55 +368,56 @@ class Host(wiring.Component):
                     with m.Case(Opcode.RESET):
                         m.next = "RS_JOB"
 
-            # -- READ: entries into the buffer, packed ------------------------------
+            # -- READ: entries into the buffer, packed; resp_len holds the packed size ---
             with m.State("RD_REQ"):
-                m.d.comb += [self.bus.req.valid.eq(1), self.bus.req.payload.addr.eq(arg + k)]
+                m.d.comb += [self.bus.req.valid.eq(1), self.bus.req.payload.addr.eq(range_addr)]
                 with m.If(self.bus.req.ready):
                     m.next = "RD_RESP"
             with m.State("RD_RESP"):
                 m.d.comb += self.bus.resp.ready.eq(1)
                 with m.If(self.bus.resp.valid):
                     with m.If(self.bus.resp.payload.error):
-                        respond(Status.BUS_ERROR, 2, k)
+                        respond(Status.BUS_ERROR, 2, INFO_INDEX)
                     with m.Else():
                         m.d.sync += [word.eq(self.bus.resp.payload.data), nbyte.eq(0)]
                         m.next = "RD_PACK"
             with m.State("RD_PACK"):
-                last = k == count - 1
-                with m.If(r_ebytes == 0):
+                last = k_next == count
+                with m.If(r_bits):
                     newbits = bits | (word[0] << k[:3])
-                    m.d.sync += [bits.eq(newbits), k.eq(k + 1)]
+                    m.d.sync += [bits.eq(newbits), k.eq(k_next)]
                     with m.If((k[:3] == 7) | last):
                         m.d.comb += [wr.addr.eq(wp), wr.data.eq(newbits), wr.en.eq(1)]
                         m.d.sync += [wp.eq(wp + 1), bits.eq(0)]
                     m.next = "RD_REQ"
                 with m.Else():
-                    m.d.comb += [wr.addr.eq(wp), wr.data.eq(word[:8]), wr.en.eq(1)]
-                    m.d.sync += [wp.eq(wp + 1), word.eq(word >> 8), nbyte.eq(nbyte + 1)]
-                    with m.If(nbyte == r_ebytes - 1):
-                        m.d.sync += k.eq(k + 1)
+                    m.d.comb += [wr.addr.eq(wp), wr.data.eq(word.word_select(nbyte, 8)),
+                                 wr.en.eq(1)]
+                    m.d.sync += [wp.eq(wp + 1), nbyte.eq(nbyte + 1)]
+                    with m.If(nbyte == r_last):
+                        m.d.sync += k.eq(k_next)
                         m.next = "RD_REQ"
-                with m.If(last & ((r_ebytes == 0) | (nbyte == r_ebytes - 1))):
-                    m.d.sync += [status.eq(Status.OK), resp_len.eq(packed), idx.eq(0)]
+                with m.If(last & (r_bits | (nbyte == r_last))):
+                    m.d.sync += [status.eq(Status.OK), idx.eq(0)]
                     m.next = "TX_SYNC"
 
-            # -- WRITE: entries out of the buffer, one bus write each ---------------
-            src = hp.RANGE_HEADER + Mux(r_ebytes == 0, k >> 3, wp)
+            # -- WRITE: entries out of the buffer (from wp), one bus write each --------
             with m.State("WR_FETCH"):
-                m.d.comb += rd.addr.eq(src)
+                m.d.comb += rd.addr.eq(wp)
                 m.next = "WR_TAKE"
             with m.State("WR_TAKE"):
-                with m.If(r_ebytes == 0):
+                with m.If(r_bits):
                     m.d.sync += word.eq(rd.data.bit_select(k[:3], 1))
                     m.next = "WR_REQ"
                 with m.Else():
-                    m.d.sync += [word.eq(word | (rd.data << (nbyte * 8))), wp.eq(wp + 1),
+                    # word is 0 before the first byte of an entry: bytes go in one by one.
+                    m.d.sync += [word.word_select(nbyte, 8).eq(rd.data), wp.eq(wp + 1),
                                  nbyte.eq(nbyte + 1)]
                     m.next = "WR_FETCH"
-                    with m.If(nbyte == r_ebytes - 1):
+                    with m.If(nbyte == r_last):
                         m.next = "WR_REQ"
             with m.State("WR_REQ"):
-                m.d.comb += [self.bus.req.valid.eq(1), self.bus.req.payload.addr.eq(arg + k),
+                m.d.comb += [self.bus.req.valid.eq(1), self.bus.req.payload.addr.eq(range_addr),
                              self.bus.req.payload.write.eq(1),
                              self.bus.req.payload.data.eq(word)]
                 with m.If(self.bus.req.ready):
@@ -373,16 +425,23 @@ class Host(wiring.Component):
             with m.State("WR_RESP"):
                 m.d.comb += self.bus.resp.ready.eq(1)
                 with m.If(self.bus.resp.valid):
-                    m.d.sync += [k.eq(k + 1), word.eq(0), nbyte.eq(0)]
+                    m.d.sync += [word.eq(0), nbyte.eq(0)]
                     with m.If(self.bus.resp.payload.error):
-                        respond(Status.BUS_ERROR, 2, k)
-                    with m.Elif(k == count - 1):
-                        respond(Status.OK)
+                        respond(Status.BUS_ERROR, 2, INFO_INDEX)
                     with m.Else():
-                        m.next = "WR_FETCH"
+                        m.d.sync += k.eq(k_next)
+                        with m.If(r_bits & (k[:3] == 7)):
+                            m.d.sync += wp.eq(wp + 1)
+                        with m.If(k_next == count):
+                            respond(Status.OK)
+                        with m.Else():
+                            m.next = "WR_FETCH"
 
             # -- RUN: `arg` steps, each started when the chip is ready ---------------
+            # `cycles` counts from the command's start until busy is seen low, then holds
+            # for the response.
             with m.State("RUN_START"):
+                count_cycle()
                 with m.If(arg == 0):
                     m.next = "RUN_WAIT"
                 with m.Elif(self.ctrl.ready):
@@ -390,8 +449,11 @@ class Host(wiring.Component):
                     m.d.sync += arg.eq(arg - 1)
             # The chip raises busy in the cycle after it takes start, so busy seen low
             # here (at least one cycle after the last start) means all steps are done.
-            with m.State("RUN_WAIT"), m.If(~self.ctrl.busy):
-                respond(Status.OK, 4, cycles)
+            with m.State("RUN_WAIT"):
+                with m.If(~self.ctrl.busy):
+                    respond(Status.OK, 4, INFO_CYCLES)
+                with m.Else():
+                    count_cycle()
 
             # -- RESET: zero the selected regions of every core ---------------------
             with m.State("RS_JOB"):
@@ -400,7 +462,7 @@ class Host(wiring.Component):
                     m.d.sync += [job.eq(0), core.eq(core + 1)]
                     with m.If(core == cores - 1):
                         respond(Status.OK)
-                with m.Elif((arg[:2] & j_bit) != 0):
+                with m.Elif((mask[:2] & j_bit) != 0):
                     m.next = "RS_REQ"
                 with m.Else():
                     m.d.sync += job.eq(job + 1)
@@ -412,21 +474,34 @@ class Host(wiring.Component):
             with m.State("RS_RESP"):
                 m.d.comb += self.bus.resp.ready.eq(1)
                 with m.If(self.bus.resp.valid):
-                    m.d.sync += k.eq(k + 1)
                     with m.If(self.bus.resp.payload.error):
-                        respond(Status.BUS_ERROR, 2, k)
-                    with m.Elif(k == j_count - 1):
+                        respond(Status.BUS_ERROR, 2, INFO_INDEX)
+                    with m.Elif(k == j_last):
                         m.d.sync += job.eq(job + 1)
                         m.next = "RS_JOB"
                     with m.Else():
+                        m.d.sync += k.eq(k_next)
                         m.next = "RS_REQ"
 
             # -- respond --------------------------------------------------------------
             with m.State("FILL"):
-                m.d.comb += [wr.addr.eq(idx), wr.data.eq(info.word_select(idx[:4], 8)),
-                             wr.en.eq(1)]
-                m.d.sync += idx.eq(idx + 1)
-                with m.If(idx == resp_len - 1):
+                ping = hp.ping_payload(cfg, cores, mesh)
+                fill = Signal(8)
+                with m.Switch(info):
+                    with m.Case(INFO_PING), m.Switch(idx[:4]):
+                        for i, byte in enumerate(ping):
+                            with m.Case(i):
+                                m.d.comb += fill.eq(byte)
+                    with m.Case(INFO_STATUS):
+                        m.d.comb += fill.eq(Cat(busy_seen, Const(0, 7), frames, errors)
+                                            .word_select(idx[:3], 8))
+                    with m.Case(INFO_CYCLES):
+                        m.d.comb += fill.eq(cycles.word_select(idx[:2], 8))
+                    with m.Case(INFO_INDEX):
+                        m.d.comb += fill.eq(Mux(idx[0], k[8:], k[:8]))
+                m.d.comb += [wr.addr.eq(idx), wr.data.eq(fill), wr.en.eq(1)]
+                m.d.sync += idx.eq(idx_next)
+                with m.If(idx_next == resp_len):
                     m.d.sync += idx.eq(0)
                     m.next = "TX_SYNC"
 
@@ -447,8 +522,8 @@ class Host(wiring.Component):
                             m.d.comb += self.tx.valid.eq(0)
                             m.next = after
                         with m.Elif(self.tx.ready):
-                            m.d.comb += rd.addr.eq(idx + 1)
-                            m.d.sync += [idx.eq(idx + 1), crc.eq(crc_next)]
+                            m.d.comb += rd.addr.eq(idx_next)
+                            m.d.sync += [idx.eq(idx_next), crc.eq(crc_next)]
                     else:
                         with m.If(self.tx.ready):
                             m.next = after

@@ -25,7 +25,7 @@ from glocal.golden.noc import Port
 from glocal.rtl.noc import packet_layout
 from glocal.rtl.router import Router
 
-__all__ = ["Mesh"]
+__all__ = ["Mesh", "Loop"]
 
 #: Width of the packet counters (wrap around).
 COUNTER_BITS = 32
@@ -108,4 +108,52 @@ class Mesh(wiring.Component):
                              self.ejected[c].eq(self.ejected[c] + ej)]
 
         m.d.comb += self.idle.eq(Cat(r.idle for r in routers).all())
+        return m
+
+
+class Loop(wiring.Component):
+    """The mesh of one core: its packets go straight back to it, with `Mesh`'s interface.
+
+    A 1×1 mesh needs no router: XY routing sends every packet for the one core to its
+    local port. `Loop` connects ``inject[0]`` to ``eject[0]`` (no buffer: the egress holds
+    a packet until the core takes it, as the router's FIFO would) and counts each transfer
+    as injected and ejected. A packet whose coordinates are not ``(0, 0)`` — a table entry
+    for a core that does not exist — is never taken, so the chip stays busy, as the router
+    keeps such a packet forever.
+
+    Parameters and members as `Mesh` (``depth`` is accepted and unused).
+    """
+
+    def __init__(self, *, mesh: Geometry, cfg: CoreConfig, depth: int = 4):
+        if mesh.cores != 1:
+            raise ValueError(f"a Loop is the mesh of one core, not of {mesh.rows}×{mesh.cols}")
+        sig = stream.Signature(packet_layout(mesh, cfg))
+        super().__init__({
+            "inject": In(sig).array(1),
+            "eject": Out(sig).array(1),
+            "idle": Out(1),
+            "moves": Out(len(Port)).array(1),
+            "injected": Out(COUNTER_BITS).array(1),
+            "ejected": Out(COUNTER_BITS).array(1),
+            "clear": In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        i, o = self.inject[0], self.eject[0]
+        local = (i.payload.x == 0) & (i.payload.y == 0)
+        m.d.comb += [
+            o.valid.eq(i.valid & local),
+            o.payload.eq(i.payload),
+            i.ready.eq(o.ready & local),
+            self.moves[0].eq((o.valid & o.ready) << Port.LOCAL),
+            self.idle.eq(1),
+        ]
+        # Every transfer is an injection and an ejection: one counter serves both.
+        moved = o.valid & o.ready
+        with m.If(self.clear):
+            m.d.sync += self.injected[0].eq(0)
+        with m.Else():
+            m.d.sync += self.injected[0].eq(self.injected[0] + moved)
+        m.d.comb += self.ejected[0].eq(self.injected[0])
         return m

@@ -130,21 +130,24 @@ class Regs(wiring.Component):
             m.d.sync += value.eq(value + getattr(self, f"add_{reg.name.lower()}"))
 
         # -- decode (combinational, from the offered request) ------------------------------
-        mapped = Signal()
+        # One comparison against the region's size (not one per region); register decodes
+        # look at the low bits only: they matter only for a mapped REGS index.
+        size = Signal(range((1 << INDEX_BITS) + 1))
         is_mem = Signal()
         with m.Switch(region):
             for reg_region in Region:
                 with m.Case(reg_region):
-                    m.d.comb += mapped.eq(index < region_size(cfg, reg_region))
+                    m.d.comb += size.eq(region_size(cfg, reg_region))
                     m.d.comb += is_mem.eq(reg_region != Region.REGS)
+        mapped = index < size
+        reg_bits = index[:len(Reg).bit_length()]
         writable = Signal()
-        for reg in REG_WRITABLE:
-            with m.If(index == reg):
-                m.d.comb += writable.eq(1)
+        with m.Switch(reg_bits), m.Case(*REG_WRITABLE):
+            m.d.comb += writable.eq(1)
         max_mode = int(Mode.ANN) if cfg.act_bits > 1 else int(Mode.SNN)
-        bad_value = (((index == Reg.REFRESH) & (wdata >= cfg.axons))
-                     | ((index == Reg.MODE) & (wdata > max_mode))
-                     | ((index == Reg.OUT_SHIFT) & (wdata > cfg.out_shift_range[1])))
+        bad_value = (((reg_bits == Reg.REFRESH) & (wdata >= cfg.axons))
+                     | ((reg_bits == Reg.MODE) & (wdata > max_mode))
+                     | ((reg_bits == Reg.OUT_SHIFT) & (wdata > cfg.out_shift_range[1])))
         ok = Signal()
         m.d.comb += ok.eq((addr[CORE_SHIFT:] == 0) & mapped
                           & (is_mem | ~write | (writable & ~bad_value)))
@@ -174,7 +177,7 @@ class Regs(wiring.Component):
                         with m.If(is_mem):
                             m.d.comb += self.mem.write.eq(1)
                         with m.Else():
-                            self._write_reg(m, index, wdata, error)
+                            self._write_reg(m, reg_bits, wdata, error)
                     with m.Else():
                         m.d.comb += self.mem.read.eq(is_mem)
                         m.next = "CAPTURE"

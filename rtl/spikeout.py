@@ -12,6 +12,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+from amaranth.vendor import SiliconBluePlatform
 
 from glocal.golden.config import CoreConfig
 from glocal.golden.noc import Mesh, RouteTable, value_bits
@@ -80,6 +81,10 @@ class Egress(wiring.Component):
         m.submodules.dest = dest = Memory(
             shape=unsigned(dl.size), depth=mesh.depth,
             init=table.dest_words(mesh, cfg) if table else [])
+        if isinstance(platform, SiliconBluePlatform):
+            # iCE40: small tables (a 16-neuron core's) would otherwise be built from LCs.
+            for mem in (ptr, dest):
+                mem.attrs["ram_style"] = "block"
 
         ptr_w, dest_w = ptr.write_port(), dest.write_port()
         wr = self.write

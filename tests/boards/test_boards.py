@@ -127,3 +127,25 @@ def test_the_soft_multiplier_map_is_exact_for_every_signedness(tmp_path):
     done = subprocess.run([toolchain_env()["YOSYS"], "-q", "-p", script], cwd=tmp_path,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+def _prepared_files(board, mhz):
+    b = BOARDS[board]()
+    plan = b.platform().prepare(top_level(board, board_config(board), mhz, board_mesh(board)),
+                                name="glocal")
+    return {k: v if isinstance(v, str) else v.decode() for k, v in plan.files.items()}
+
+
+def test_icebreaker_at_its_12_mhz_reference_runs_without_the_pll():
+    # The iCE40 PLL cannot make less than 16 MHz; 12 MHz is the oscillator itself.
+    assert BOARDS["icebreaker"]().pll(12.0) is None
+    files = _prepared_files("icebreaker", 12.0)
+    il = next(v for k, v in files.items() if k.endswith(".il"))
+    assert "SB_GB" in il and "SB_PLL40_PAD" not in il
+    # The power-on reset holds sync for 15 µs: 180 cycles of 12 MHz.
+    assert "180" in il
+    pcf = next(v for k, v in files.items() if k.endswith(".pcf")).splitlines()
+    # Constrained at 12 MHz: the pin (by the board file) and the sync clock net.
+    assert [line.split()[-1] for line in pcf if line.startswith("set_frequency")] == \
+        ["12.0", "12.0"]
+    with_pll = next(v for k, v in _prepared_files("icebreaker", 24.0).items()
+                    if k.endswith(".il"))
+    assert "SB_PLL40_PAD" in with_pll and "SB_GB" not in with_pll
