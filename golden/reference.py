@@ -255,7 +255,7 @@ def learn(cfg: CoreConfig, x, hebb, hebb_aged, t_last, t: int, refresh: int,
           beta, f, h_max: int, plastic=None):
     """Hebbian update of the active rows and the refresh row: ``(hebb, t_last)``.
 
-    Touched rows (``x_i = 1`` or ``i = refresh``) become
+    Touched rows (``x_i ≠ 0`` or ``i = refresh``) become
     ``clamp(H̃_i + x_i·rnd(beta_i·f)·E_i, −h_max, h_max)`` and get timestamp ``t``; the
     others keep their stored value and timestamp. ``plastic`` is the per-synapse enable
     ``E`` (axons, neurons), 0/1; ``None``: every synapse is plastic.
