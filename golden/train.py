@@ -34,7 +34,7 @@ from glocal.golden.encode import Encoding, encode
 from glocal.golden.model import LayerState, Net, NetSpec, Precision, Variant
 
 __all__ = ["TrainConfig", "HebbMode", "train", "load_net", "run_cli", "evaluate", "evaluate_chip",
-           "encode_set"]
+           "encode_set", "update", "meta_batch"]
 
 
 class HebbMode(enum.StrEnum):
@@ -198,6 +198,24 @@ def _meta_values(net: Net) -> dict[str, np.ndarray]:
             for k in ("alpha", "beta", "eta")}
 
 
+def update(loss, base_opt, meta_opt, *, meta: bool = False) -> None:
+    """One step of the bi-level scheme: ``loss`` updates the global weights (``base_opt``),
+    or with ``meta`` the plasticity parameters (``meta_opt``); both gradients are cleared
+    first, so neither optimiser sees the other's loss."""
+    base_opt.zero_grad()
+    if meta_opt:
+        meta_opt.zero_grad()
+    loss.backward()
+    (meta_opt if meta else base_opt).step()
+
+
+def meta_batch(meta_order, b: int, batch: int):
+    """The meta-learning batch that follows training batch ``b``: a window of
+    ``meta_order`` that cycles through it."""
+    k = (b * batch) % max(len(meta_order) - batch + 1, 1)
+    return meta_order[k:k + batch]
+
+
 def train(cfg: TrainConfig) -> dict:
     """Train, evaluate (float, QAT and the integer reference), export; returns the metrics.
 
@@ -260,25 +278,16 @@ def train(cfg: TrainConfig) -> dict:
             idx = order[b * cfg.batch:(b + 1) * cfg.batch]
             out = model(batch_input(idx), precision, _fresh(states, len(idx)))
             loss = F.cross_entropy(out.logits, y_tr[idx])
-            base_opt.zero_grad()
-            if meta_opt:
-                meta_opt.zero_grad()
-            loss.backward()
-            base_opt.step()
+            update(loss, base_opt, meta_opt)
             if persist:
                 states = out.states
             tot_loss += float(loss.detach()) * len(idx)
             tot_ok += float((out.logits.argmax(1) == y_tr[idx]).sum())
             tot_n += len(idx)
             if meta_opt and len(meta_order):
-                k = (b * cfg.batch) % max(len(meta_order) - cfg.batch + 1, 1)
-                midx = meta_order[k:k + cfg.batch]
+                midx = meta_batch(meta_order, b, cfg.batch)
                 mout = model(batch_input(midx), precision, _fresh(meta_states, len(midx)))
-                mloss = F.cross_entropy(mout.logits, y_tr[midx])
-                base_opt.zero_grad()
-                meta_opt.zero_grad()
-                mloss.backward()
-                meta_opt.step()
+                update(F.cross_entropy(mout.logits, y_tr[midx]), base_opt, meta_opt, meta=True)
                 if persist:
                     meta_states = mout.states
         sched.step()

@@ -23,7 +23,7 @@ from rich.progress import Progress, TextColumn
 from glocal.golden import data as datasets
 from glocal.golden.encode import Encoding, encode
 from glocal.golden.model import Net, NetSpec, Precision, Variant
-from glocal.golden.train import TrainConfig, _core_config
+from glocal.golden.train import TrainConfig, _core_config, meta_batch, update
 
 __all__ = ["FitSettings", "fit", "make_net", "load_data", "mean_std", "progress",
            "write_outputs", "jsonable", "Timer"]
@@ -102,20 +102,11 @@ def fit(net: Net, x: np.ndarray, y: np.ndarray, settings: FitSettings, seed: int
             idx = order[b * settings.batch:(b + 1) * settings.batch]
             out = net(encode(xt[idx], Encoding.RATE, steps, gen), precision)
             loss = F.cross_entropy(out.logits, yt[idx])
-            base_opt.zero_grad()
+            update(loss, base_opt, meta_opt)
             if meta_opt:
-                meta_opt.zero_grad()
-            loss.backward()
-            base_opt.step()
-            if meta_opt:
-                j = (b * settings.batch) % max(len(meta_order) - settings.batch + 1, 1)
-                midx = meta_order[j:j + settings.batch]
+                midx = meta_batch(meta_order, b, settings.batch)
                 mout = net(encode(xt[midx], Encoding.RATE, steps, gen), precision)
-                mloss = F.cross_entropy(mout.logits, yt[midx])
-                base_opt.zero_grad()
-                meta_opt.zero_grad()
-                mloss.backward()
-                meta_opt.step()
+                update(F.cross_entropy(mout.logits, yt[midx]), base_opt, meta_opt, meta=True)
         sched.step()
         if bar is not None:
             bar.update(task, advance=1, info=f"loss {loss.detach().item():.3f}")
