@@ -32,7 +32,7 @@ axons of the pending input bank, like bus writes to ``Region.AXON``.
 
 from __future__ import annotations
 
-from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import C, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
@@ -53,6 +53,7 @@ from glocal.rtl.noc import axon_stream, neuron_stream
 from glocal.rtl.plastic import Plastic, trace_index
 from glocal.rtl.regs import Regs
 from glocal.rtl.soma import Soma
+from glocal.rtl.spram import SinglePort
 
 __all__ = ["Core"]
 
@@ -64,11 +65,42 @@ class _Ram:
     """One block RAM: a synchronous read port and a lane-granular write port."""
 
     def __init__(self, m, name, shape, depth, *, transparent=False, gran=True, reads=1):
+        self.shape = shape
         self.mem = Memory(shape=shape, depth=depth, init=[])
         m.submodules[name] = self.mem
         self.wr = self.mem.write_port(granularity=1 if gran else None)
         self.rd = self.mem.read_port(transparent_for=(self.wr,) if transparent else ())
         self.rd2 = self.mem.read_port() if reads == 2 else None
+
+
+class _Port:
+    """The address, data and enable of one side of a :class:`_SpRam`."""
+
+    def __init__(self, name, shape, depth, en):
+        self.addr = Signal(range(depth), name=f"{name}_addr")
+        self.data = Signal(shape, name=f"{name}_data")
+        self.en = Signal(en, name=f"{name}_en")
+
+
+class _SpRam:
+    """W or H in a single-port RAM (``Core(single_port=True)``), with ``_Ram``'s ports.
+
+    The passes and the bus drive a read side and a write side as they would a block RAM's
+    two ports; a write takes the one address. ``rd.en`` must be driven: high in exactly
+    the cycles whose read data is used (`rtl.spram.SinglePort` checks in simulation that
+    no such cycle writes).
+    """
+
+    def __init__(self, m, name, shape, depth):
+        self.shape = shape
+        m.submodules[name] = self.port = SinglePort(shape=shape, depth=depth)
+        self.wr = _Port(f"{name}_wr", shape, depth, shape.length)
+        self.rd = _Port(f"{name}_rd", shape, depth, 1)
+        self.rd.data = self.port.r_data
+        self.rd2 = None
+        m.d.comb += [self.port.addr.eq(Mux(self.wr.en.any(), self.wr.addr, self.rd.addr)),
+                     self.port.r_en.eq(self.rd.en), self.port.w_en.eq(self.wr.en),
+                     self.port.w_data.eq(self.wr.data)]
 
 
 class Core(wiring.Component):
@@ -78,6 +110,10 @@ class Core(wiring.Component):
     ----------
     cfg : CoreConfig
         Geometry and widths.
+    single_port : bool
+        Keep W and H in single-port RAM (`rtl.spram.SinglePort`: the iCE40 UP5K's SPRAM),
+        at the price of LEARN(t) no longer overlapping INTEGRATE(t+1) (``docs/core.md``,
+        "Single-port W and H"). What the core computes is the same.
 
     Members
     -------
@@ -96,8 +132,9 @@ class Core(wiring.Component):
         a word or a bus ``AXON`` write is taken.
     """
 
-    def __init__(self, *, cfg: CoreConfig):
+    def __init__(self, *, cfg: CoreConfig, single_port: bool = False):
         self._cfg = cfg
+        self._single_port = single_port
         super().__init__({"bus": Out(BusSignature()), "ctrl": Out(Control()),
                           "spikes": Out(neuron_stream(cfg)), "axons": In(axon_stream(cfg))})
 
@@ -110,12 +147,14 @@ class Core(wiring.Component):
         xb = value_bits(cfg)
         listed = data.StructLayout({"row": range(A), "x": unsigned(xb)})
 
+        sp = self._single_port
+        synapses = _SpRam if sp else _Ram
         ram = {
-            "weight": _Ram(m, "weight", lanes_of(cfg, cfg.w_bits), A * G),
+            "weight": synapses(m, "weight", lanes_of(cfg, cfg.w_bits), A * G),
             # Two lane groups per word and one read port, shared by INTEGRATE and LEARN
             # (each reads a word for two groups): one block-RAM copy of H.
-            "hebb": _Ram(m, "hebb", data.ArrayLayout(signed(cfg.h_bits), 2 * L),
-                         -(-A * G // 2)),
+            "hebb": synapses(m, "hebb", data.ArrayLayout(signed(cfg.h_bits), 2 * L),
+                             -(-A * G // 2)),
             "acc_w": _Ram(m, "acc_w", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "acc_h": _Ram(m, "acc_h", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "bias": _Ram(m, "bias", lanes_of(cfg, cfg.bias_bits), G),
@@ -146,7 +185,8 @@ class Core(wiring.Component):
             # from flip-flops and LUTs, about 220 of the UP5K's 5,280 LCs for a 32×32
             # core; as block RAM they cost three of its 30 EBRs.
             for r in ram.values():
-                r.mem.attrs["ram_style"] = "block"
+                if isinstance(r, _Ram):
+                    r.mem.attrs["ram_style"] = "block"
         m.submodules.f_rom = f_rom = Memory(shape=signed(fixed.F_BITS), depth=fixed.F_SIZE,
                                             init=[int(v) for v in fixed.F_TABLE])
         f_rd = [f_rom.read_port() for _ in range(L)]
@@ -256,7 +296,11 @@ class Core(wiring.Component):
         i_word = Signal(range(A * G))
         i_hread = Signal()
         m.d.comb += [i_word.eq(i_row * G + i0["g"]), i_hread.eq(~i_word[0] | (i0["g"] == 0))]
-        m.d.comb += i_stall.eq(i0["v"] & ((l_run & unsafe) | (i_hread & l_hread)))
+        if sp:
+            # One port for H: INTEGRATE(t+1) waits until LEARN(t) has written its last word.
+            m.d.comb += i_stall.eq(i0["v"] & l_run)
+        else:
+            m.d.comb += i_stall.eq(i0["v"] & ((l_run & unsafe) | (i_hread & l_hread)))
         i1 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(),
               "word": Signal(range(A * G)), "hread": Signal(), "x": Signal(unsigned(xb))}
         i2 = {key: Signal.like(sig, name=f"i2_{key}") for key, sig in i1.items()}
@@ -271,15 +315,17 @@ class Core(wiring.Component):
         lk = Signal(range(A + 2))
         lg = Signal(range(G + 1))
         l_issue = Signal()
-        m.d.comb += l_issue.eq(l_run & (lk < l_rows))
+        l_hold = Signal()               # single port: stage 0 waits, its read would meet a write
+        m.d.comb += l_issue.eq(l_run & (lk < l_rows) & ~l_hold)
         with m.If(l_issue):
             with m.If(lg == G - 1):
                 m.d.sync += [lg.eq(0), lk.eq(lk + 1)]
             with m.Else():
                 m.d.sync += lg.eq(lg + 1)
         l0 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal()}
-        m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0)),
-                     l0["final"].eq(lk + 1 == l_rows)]
+        with m.If(~l_hold):
+            m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg),
+                         l0["ref"].eq(l_nohit & (lk == 0)), l0["final"].eq(lk + 1 == l_rows)]
         l_row = Signal(range(A))
         m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd.data.row))
         l_word = Signal(range(A * G))
@@ -289,7 +335,7 @@ class Core(wiring.Component):
               "last": Signal(), "hread": Signal(),
               "row": Signal(range(A)), "word": Signal(range(A * G)), "x": Signal(unsigned(xb))}
         l2 = {key: Signal.like(sig, name=f"l2_{key}") for key, sig in l1.items()}
-        m.d.sync += [l1["v"].eq(l0["v"]), l1["g"].eq(l0["g"]), l1["ref"].eq(l0["ref"]),
+        m.d.sync += [l1["v"].eq(l0["v"] & ~l_hold), l1["g"].eq(l0["g"]), l1["ref"].eq(l0["ref"]),
                      l1["final"].eq(l0["final"]), l1["hread"].eq(l_hread),
                      l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
                      l1["word"].eq(l_word),
@@ -303,7 +349,10 @@ class Core(wiring.Component):
                 m.d.sync += l_front.eq(A)
             with m.Else():
                 m.d.sync += l_front.eq(l2["row"] + 1)
-        with m.If(l_run & ~l_issue & ~l0["v"] & ~l1["v"] & ~l2["v"]):
+        l_pending = Const(0)
+        if sp:
+            h_write, l_pending = self._hebb_writes(m, l2, plas.h_new, l_hread, l_hold)
+        with m.If(l_run & ~l_issue & ~l0["v"] & ~l1["v"] & ~l2["v"] & ~l_pending):
             m.d.sync += l_run.eq(0)
 
         m.d.comb += [
@@ -391,12 +440,17 @@ class Core(wiring.Component):
         busy = Signal()
         m.d.comb += [running.eq(~st["idle"] | l_run), busy.eq(running | spike_pending)]
         self._bus_ports(m, regs.mem, ram, axon, ~running)
+        if sp:
+            with m.If(~running):
+                for name, region in (("weight", Region.WEIGHT), ("hebb", Region.HEBB)):
+                    m.d.comb += ram[name].rd.en.eq(regs.mem.read & (regs.mem.region == region))
         rd = {name: ram[name].rd for name in ram}
         rd2 = {name: ram[name].rd2 for name in ram if ram[name].rd2 is not None}
         wr = {name: ram[name].wr for name in ram}
         # Second read ports serve only the learn pass.
         m.d.comb += [
             rd["active"].addr.eq(Cat((lk - l_nohit)[:abits], l_bank)),
+            rd["active"].en.eq(~l_hold),
             rd2["t_last"].addr.eq(l_row),
             rd2["p_table"].addr.eq((l_t - rd2["t_last"].data)[:cfg.ts_bits]),
         ]
@@ -426,13 +480,24 @@ class Core(wiring.Component):
                 wr["acc_w"].en.eq(integ_wr.replicate(L)),
                 wr["acc_h"].addr.eq(i2["g"]), wr["acc_h"].data.eq(dend.sum_h),
                 wr["acc_h"].en.eq(integ_wr.replicate(L)),
-                wr["hebb"].addr.eq(l2["word"] >> 1),
-                wr["hebb"].data.eq(Cat(plas.h_new, plas.h_new)),
-                wr["hebb"].en.eq(Mux(l2["word"][0], Cat(C(0, L), l_write.replicate(L)),
-                                     l_write.replicate(L))),
                 wr["t_last"].addr.eq(l2["row"]), wr["t_last"].data.eq(l_t),
                 wr["t_last"].en.eq(l_write & l2["last"]),
             ]
+            if sp:
+                # Read enables: a pass reads W or H only in the cycles whose data it uses.
+                m.d.comb += [
+                    rd["weight"].en.eq(i1["v"]),
+                    rd["hebb"].en.eq((l1["v"] & l1["hread"]) | (i1["v"] & i1["hread"])),
+                    wr["hebb"].addr.eq(h_write["addr"]), wr["hebb"].data.eq(h_write["data"]),
+                    wr["hebb"].en.eq(Mux(h_write["v"], h_write["en"], 0)),
+                ]
+            else:
+                m.d.comb += [
+                    wr["hebb"].addr.eq(l2["word"] >> 1),
+                    wr["hebb"].data.eq(Cat(plas.h_new, plas.h_new)),
+                    wr["hebb"].en.eq(Mux(l2["word"][0], Cat(C(0, L), l_write.replicate(L)),
+                                         l_write.replicate(L))),
+                ]
             # Fire pipeline: soma results at stage 2, f at stage 3.
             for l, soma in enumerate(somas):
                 m.d.comb += [wr["u"].data[l].eq(soma.o.payload.u),
@@ -502,6 +567,40 @@ class Core(wiring.Component):
                                      l_front.eq(Mux(n_active == 0, A, 0))]
                     m.next = "IDLE"
         return m
+
+    def _hebb_writes(self, m, l2, h_new, l_hread, l_hold):
+        """Single-port H: LEARN's updated lane groups, merged into one write per word.
+
+        A word read at cycle ``c`` (its first lane group at stage 1) is written at ``c + 3``,
+        whole (two groups) or the half LEARN has (a group alone in its word: a row's first
+        or last group when ``G`` is odd). Stage 0 holds a group that would read in a cycle
+        with a write (``l_hold``), so reads and writes never meet. With ``G`` even a
+        word is read every second cycle and written in the others: no cycle is lost.
+
+        Returns the write (``v``, ``addr``, ``data``, ``en``) and a signal that is high
+        while a group is still to be written.
+        """
+        L, hb = self._cfg.lanes, self._cfg.h_bits
+        l3 = {"v": Signal(name="l3_v"), "hread": Signal(name="l3_hread"),
+              "word": Signal.like(l2["word"], name="l3_word"), "h": Signal(L * hb, name="l3_h")}
+        m.d.sync += [l3["v"].eq(l2["v"]), l3["hread"].eq(l2["hread"]),
+                     l3["word"].eq(l2["word"]), l3["h"].eq(h_new)]
+        write = {"v": Signal(name="hw_v"), "addr": Signal(len(l2["word"]) - 1, name="hw_addr"),
+                 "data": Signal(2 * L * hb, name="hw_data"), "en": Signal(2 * L, name="hw_en")}
+        # At stage 3 the group that read the word; beside it, at stage 2, its partner (the
+        # upper half) if it has one: a group that does not read follows its partner at once.
+        partner = l2["v"] & ~l2["hread"]
+        upper = l3["word"][0]
+        m.d.sync += [
+            write["v"].eq(l3["v"] & l3["hread"]),
+            write["addr"].eq(l3["word"] >> 1),
+            write["data"].eq(Cat(l3["h"], Mux(upper, l3["h"], h_new))),
+            write["en"].eq(Cat((~upper).replicate(L), (upper | partner).replicate(L))),
+        ]
+        m.d.comb += l_hold.eq(l_hread & l3["v"] & l3["hread"])
+        pending = Signal()
+        m.d.comb += pending.eq(l3["v"] | write["v"])
+        return write, pending
 
     def _h_group(self, m, word, stage):
         """The lane group of ``stage`` (a pipeline stage's signals) out of the H word read.
@@ -599,7 +698,7 @@ class Core(wiring.Component):
                 hit = mem.write & (mem.region == region)
                 if region in _LANE_WIDE:
                     width = region_width(cfg, region)
-                    per_word = port.mem.shape.length
+                    per_word = port.shape.length
                     lb = ceil_log2(per_word)
                     with m.If(mem.region == region):
                         m.d.comb += lane.eq(mem.index[:lb])
@@ -616,7 +715,7 @@ class Core(wiring.Component):
                 with m.Case(region):
                     data = ram[name].rd.data
                     if region in _LANE_WIDE:
-                        per_word = ram[name].mem.shape.length
+                        per_word = ram[name].shape.length
                         data = data[read_lane[:ceil_log2(per_word)]] if per_word > 1 \
                             else data[0]
                     m.d.comb += mem.rdata.eq(data)
