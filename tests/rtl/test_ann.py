@@ -58,8 +58,8 @@ def test_activate_equals_the_reference_over_currents_and_shifts():
         assert a == reference.activate(cfg, np.array(v), s), f"I = {v}, out_shift = {s}"
 
 
-def simulate(cfg, bench, background=()):
-    dut = Core(cfg=cfg)
+def simulate(cfg, bench, background=(), single_port=False):
+    dut = Core(cfg=cfg, single_port=single_port)
     out = {}
 
     async def tb(ctx):
@@ -74,8 +74,11 @@ def simulate(cfg, bench, background=()):
     return out["value"]
 
 
-@pytest.mark.parametrize("cfg,seed", [(HYB, 1), (HYB, 2), (HYB, 3), (HYB, 4), (WIDE, 5)])
-def test_hybrid_core_steps_and_outputs_equal_reference(cfg, seed):
+@pytest.mark.parametrize("cfg,seed,single_port", [
+    (HYB, 1, False), (HYB, 2, False), (HYB, 3, False), (HYB, 4, False), (WIDE, 5, False),
+    # W and H in single-port RAM (``Core(single_port=True)``).
+    pytest.param(HYB, 1, True, id="single-hyb"), pytest.param(WIDE, 5, True, id="single-wide")])
+def test_hybrid_core_steps_and_outputs_equal_reference(cfg, seed, single_port):
     run = random_hybrid_run(cfg, seed, 5)
     want = run.expected(cfg)
     started = [0]
@@ -107,7 +110,7 @@ def test_hybrid_core_steps_and_outputs_equal_reference(cfg, seed):
                                               err_msg=f"step {k} ({regs.mode.name}): {name}")
             assert (got.t, got.refresh) == (want[k].t, want[k].refresh), f"step {k}"
 
-    simulate(cfg, bench, background=[sink])
+    simulate(cfg, bench, background=[sink], single_port=single_port)
     for k, w in enumerate(want):
         sent = sorted((nid, v) for step, nid, v in taken if step == k)
         assert sent == [(int(j), int(w.s[j])) for j in np.flatnonzero(w.s)], f"step {k}"

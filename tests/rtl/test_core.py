@@ -129,6 +129,30 @@ def test_back_to_back_steps_overlap_learning_and_equal_reference(cfg, seed, sing
         + counters["CYC_LEARN"]
 
 
+@pytest.mark.parametrize("neurons,extra", [(32, 1), (8, 1), (3, 10), (1, 8)])
+def test_single_port_learning_costs_one_cycle_a_pass_with_an_even_group_count(neurons, extra):
+    """LEARN's cycles with single-port H against block RAM: one more a pass (the merged
+    word's write stage) when each row is whole words (``G`` even); with ``G`` odd a word
+    holds two rows' ends and LEARN waits about a cycle a row (every row at ``G = 1``)."""
+    cfg = CoreConfig(axons=12, neurons=neurons, lanes=1, acc_bits=12)
+    run = random_run(cfg, 5, 4)
+    xs = np.ones((4, cfg.axons), np.int64)
+    xs[:, ::3] = 0                                    # 8 active rows, learned with the refresh row
+    run = RandomRun(params=replace(run.params, regs=replace(run.params.regs, learn=True)),
+                    state=run.state, xs=xs, learn=[True] * 4)
+    want = run.expected(cfg)[-1]
+
+    async def bench(drv):
+        await drv.load(run.params, run.state)
+        await drv.run(run.xs)
+        await drv.port.wait_idle()
+        np.testing.assert_array_equal((await drv.read_state()).hebb, want.hebb)
+        return await drv.counters()
+
+    dual, single = (simulate(cfg, bench, single_port=sp) for sp in (False, True))
+    assert single["CYC_LEARN"] - dual["CYC_LEARN"] == extra * len(xs)
+
+
 @pytest.mark.parametrize("single_port", PORTS)
 def test_bad_requests_are_refused_and_write_nothing(single_port):
     cfg = SMALL

@@ -26,6 +26,10 @@ QUICK = {
     # Per-synapse plasticity enables: random masks (all on, all off, any density).
     "a16n16l4_mask": (CoreConfig(axons=16, neurons=16, lanes=4, acc_bits=12, plastic_mask=1),
                       "0:7", 20, "step"),
+    # W and H in single-port RAM (``Core(single_port=True)``, the iCE40's SPRAM), with an
+    # odd number of lane groups (H words across rows).
+    "a24n12l4_narrow_sp": (CoreConfig(axons=24, neurons=12, lanes=4, **NARROW), "0:5", 20,
+                           "step"),
 }
 
 LONG = {
@@ -44,11 +48,23 @@ LONG = {
     "a33n24l8_narrow_mask": (CoreConfig(axons=33, neurons=24, lanes=8, plastic_mask=1,
                                         **NARROW), "1000:1029", 20, "step"),
     "a256n256l8_mask": (CoreConfig(plastic_mask=1), "1100:1101", 20, "end"),
+    "a16n16l4_sp": (CoreConfig(axons=16, neurons=16, lanes=4, acc_bits=12), "0:5", 20, "step"),
+    "a16n16l4_mask_sp": (CoreConfig(axons=16, neurons=16, lanes=4, acc_bits=12,
+                                    plastic_mask=1), "0:7", 20, "step"),
+    "a8n8l1_sp": (CoreConfig(axons=8, neurons=8, lanes=1, acc_bits=12), "100:129", 20, "step"),
+    "a17n48l4_narrow_sp": (CoreConfig(axons=17, neurons=48, lanes=4, **NARROW), "500:529", 20,
+                           "step"),
+    "a33n24l8_narrow_mask_sp": (CoreConfig(axons=33, neurons=24, lanes=8, plastic_mask=1,
+                                           **NARROW), "1000:1029", 20, "step"),
+    # The iCEBreaker's core (256×256, lanes 1, W and H in SPRAM).
+    "a256n256l1_sp": (CoreConfig(lanes=1), "1200:1200", 6, "end"),
 }
 
 
 def run_core(name, cfg, seeds, steps, hebb):
-    run_cocotb(Core(cfg=cfg), name="core", test_module="glocal.sim.core_tb",
+    # Names ending in ``_sp`` build the core with single-port W and H.
+    core = Core(cfg=cfg, single_port=name.endswith("_sp"))
+    run_cocotb(core, name="core", test_module="glocal.sim.core_tb",
                build_dir=build_root() / f"core_{name}",
                extra_env={"GLOCAL_CFG": json.dumps(dataclasses.asdict(cfg)),
                           "GLOCAL_SEEDS": seeds, "GLOCAL_STEPS": str(steps),
