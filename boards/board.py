@@ -76,6 +76,8 @@ class Board(abc.ABC):
     build_files: dict[str, str] = {}
     #: Whether the chip has its bus register stage (`rtl.chip.Chip`'s ``pipe``).
     bus_pipe = True
+    #: Whether the cores keep W and H in single-port RAM (`rtl.core.Core`'s ``single_port``).
+    single_port = False
 
     @abc.abstractmethod
     def platform(self):

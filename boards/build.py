@@ -16,7 +16,8 @@ from glocal.boards.ulx3s import ULX3S
 from glocal.golden.config import ConfigError, CoreConfig
 from glocal.golden.noc import Mesh
 from glocal.rtl.chip import Chip, single_core
-from glocal.rtl.core import memory_bits
+from glocal.rtl.core import memory_bits, synapse_memories
+from glocal.rtl.spram import TILE_DEPTH, TILE_WIDTH, tiles
 
 __all__ = ["BOARDS", "DEFAULT_MESHES", "board_config", "board_mesh", "memory_plan",
            "top_level", "build_board"]
@@ -40,6 +41,8 @@ DEFAULT_MESHES = {"icebreaker": (1, 1), "ulx3s": (2, 2)}
 
 #: Block-RAM bits each device has (nextpnr's cell type, cells, bits per cell).
 BLOCK_RAM = {"icebreaker": ("ICESTORM_RAM", 30, 4096), "ulx3s": ("DP16KD", 208, 18432)}
+#: Single-port RAM blocks of the boards whose cores keep W and H there (`Board.single_port`).
+SINGLE_PORT_RAM = {"icebreaker": ("ICESTORM_SPRAM", 4)}
 
 
 def board_config(board: str, *, lanes: int | None = None, axons: int | None = None,
@@ -89,15 +92,26 @@ def memory_plan(board: str, cfg: CoreConfig, mesh: Mesh) -> list[str]:
     cell, count, bits = BLOCK_RAM[board]
     per = memory_bits(cfg)
     core = sum(per.values())
-    total = core * mesh.cores
-    return [
+    lines = [
         f"one core: W {per['weight'] / 1024:.0f} kbit + H {per['hebb'] / 1024:.0f} kbit "
         f"+ other {(core - per['weight'] - per['hebb']) / 1024:.0f} kbit = "
         f"{core / 1024:.0f} kbit",
+    ]
+    if BOARDS[board].single_port:
+        # W and H go to whole SPRAM tiles; the rest of the core to block RAM.
+        sp_cell, sp_count = SINGLE_PORT_RAM[board]
+        used = mesh.cores * sum(columns * banks for _, columns, banks in
+                                (tiles(shape, depth) for shape, depth in
+                                 synapse_memories(cfg).values()))
+        lines.append(f"W and H of {mesh.cores} cores in {used} of the device's {sp_count} "
+                     f"{sp_cell} ({TILE_DEPTH // 1024}K × {TILE_WIDTH} bits each)")
+        core -= per["weight"] + per["hebb"]
+    total = core * mesh.cores
+    lines.append(
         f"{mesh.cores} cores: {total / 1024:.0f} kbit of the device's {count * bits / 1024:.0f}"
         f" kbit in {count} {cell} ({100 * total / (count * bits):.0f} % before rounding "
-        f"to block shapes)",
-    ]
+        f"to block shapes)")
+    return lines
 
 
 def top_level(board: str, cfg: CoreConfig, mhz: float, mesh: Mesh | None = None) -> Top:
@@ -105,7 +119,8 @@ def top_level(board: str, cfg: CoreConfig, mhz: float, mesh: Mesh | None = None)
     mesh = single_core(cfg) if mesh is None or mesh.cores == 1 else mesh
     b = BOARDS[board]()
     return Top(board=b, chip=lambda clk_hz: Chip(cfg=cfg, clk_freq=clk_hz, mesh=mesh,
-                                                 pipe=b.bus_pipe), mhz=mhz)
+                                                 pipe=b.bus_pipe, single_port=b.single_port),
+               mhz=mhz)
 
 
 def build_board(board: str, *, cfg: CoreConfig, mhz: float | None, out_dir: Path,

@@ -30,6 +30,9 @@ class ICEBreaker(Board):
     # No bus register stage: it raised the chip's Fmax by 1.4 MHz (docs/boards.md), short
     # of the PLL's 16 MHz; at the 12 MHz oscillator its 100 flip-flops buy nothing.
     bus_pipe = False
+    # W and H in the UP5K's four SB_SPRAM256KA (1 Mbit, single-port): the only place a
+    # core with more than 1,024 synapses fits (docs/boards.md).
+    single_port = True
 
     def platform(self):
         return ICEBreakerPlatform()

@@ -56,6 +56,8 @@ class CoreArray(wiring.Component):
         Router input FIFO depth.
     tables : list of RouteTable or None
         Initial routing tables (``None``: empty, written over the bus).
+    single_port : bool
+        Every core keeps W and H in single-port RAM (`rtl.core.Core`'s ``single_port``).
 
     Members
     -------
@@ -69,12 +71,13 @@ class CoreArray(wiring.Component):
     """
 
     def __init__(self, *, cfg: CoreConfig, mesh: Mesh, fifo_depth: int = 4,
-                 tables: list[RouteTable] | None = None):
+                 tables: list[RouteTable] | None = None, single_port: bool = False):
         if not isinstance(mesh, Mesh):
             raise TypeError(f"mesh must be a glocal.golden.noc.Mesh, not {mesh!r}")
         if tables is not None and len(tables) != mesh.cores:
             raise ValueError(f"tables must list {mesh.cores} routing tables, not {len(tables)}")
         self._cfg, self._mesh, self._fifo_depth, self._tables = cfg, mesh, fifo_depth, tables
+        self._single_port = single_port
         super().__init__({
             "bus": Out(BusSignature()),
             "ctrl": Out(Control()),
@@ -93,7 +96,7 @@ class CoreArray(wiring.Component):
                                               tables=self._tables)
         cores = []
         for c in range(n):
-            core = Core(cfg=cfg)
+            core = Core(cfg=cfg, single_port=self._single_port)
             m.submodules[f"core{c}"] = core
             cores.append(core)
             wiring.connect(m, core.spikes, fabric.spikes[c])

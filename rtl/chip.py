@@ -51,6 +51,9 @@ class Chip(wiring.Component):
         A register stage each way between host and cores (`rtl.bus.Pipe`): one more
         cycle per bus access for a shorter critical path. A board whose clock does not
         need it saves its flip-flops (about 100).
+    single_port : bool
+        The cores keep W and H in single-port RAM (`rtl.core.Core`'s ``single_port``: the
+        iCE40 UP5K's SPRAM).
 
     Members
     -------
@@ -67,13 +70,14 @@ class Chip(wiring.Component):
     """
 
     def __init__(self, *, cfg: CoreConfig, clk_freq: float, baud: float = DEFAULT_BAUD,
-                 mesh: Mesh | None = None, pipe: bool = True):
+                 mesh: Mesh | None = None, pipe: bool = True, single_port: bool = False):
         # baud may be clk_freq / 4 in simulation: the UART needs at least 4 cycles a bit.
         self._cfg = cfg
         self._clk_freq = clk_freq
         self._baud = baud
         self._mesh = single_core(cfg) if mesh is None else mesh
         self._pipe = pipe
+        self._single_port = single_port
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1),
                           "idle": Out(1)})
 
@@ -85,7 +89,8 @@ class Chip(wiring.Component):
         m = Module()
         m.submodules.host = host = UartHost(cfg=self._cfg, mesh=self._mesh,
                                             clk_freq=self._clk_freq, baud=self._baud)
-        m.submodules.array = array = CoreArray(cfg=self._cfg, mesh=self._mesh)
+        m.submodules.array = array = CoreArray(cfg=self._cfg, mesh=self._mesh,
+                                               single_port=self._single_port)
         # A register stage each way: the host's frame logic and the cores' bus decoders
         # would otherwise form one combinational path (13.9 MHz on an iCE40 UP5K).
         if self._pipe:

@@ -149,12 +149,11 @@ class Core(wiring.Component):
 
         sp = self._single_port
         synapses = _SpRam if sp else _Ram
-        ram = {
-            "weight": synapses(m, "weight", lanes_of(cfg, cfg.w_bits), A * G),
-            # Two lane groups per word and one read port, shared by INTEGRATE and LEARN
-            # (each reads a word for two groups): one block-RAM copy of H.
-            "hebb": synapses(m, "hebb", data.ArrayLayout(signed(cfg.h_bits), 2 * L),
-                             -(-A * G // 2)),
+        # H: two lane groups per word and one read port, shared by INTEGRATE and LEARN
+        # (each reads a word for two groups): one block-RAM copy.
+        ram = {name: synapses(m, name, shape, depth)
+               for name, (shape, depth) in synapse_memories(cfg).items()}
+        ram |= {
             "acc_w": _Ram(m, "acc_w", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "acc_h": _Ram(m, "acc_h", lanes_of(cfg, cfg.acc_bits), G, transparent=True),
             "bias": _Ram(m, "bias", lanes_of(cfg, cfg.bias_bits), G),
@@ -732,6 +731,15 @@ _REGION_RAM = {
 #: Regions stored ``lanes`` entries per memory word.
 _LANE_WIDE = frozenset({Region.WEIGHT, Region.HEBB, Region.BIAS, Region.THETA, Region.U,
                         Region.S, Region.PLASTIC})
+
+
+def synapse_memories(cfg: CoreConfig) -> dict[str, tuple[data.ArrayLayout, int]]:
+    """The shape and depth of the W (``weight``) and H (``hebb``) memories of a core."""
+    return {
+        "weight": (lanes_of(cfg, cfg.w_bits), cfg.axons * cfg.groups),
+        "hebb": (data.ArrayLayout(signed(cfg.h_bits), 2 * cfg.lanes),
+                 -(-cfg.axons * cfg.groups // 2)),
+    }
 
 
 def memory_bits(cfg: CoreConfig) -> dict[str, int]:

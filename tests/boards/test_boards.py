@@ -149,3 +149,17 @@ def test_icebreaker_at_its_12_mhz_reference_runs_without_the_pll():
     with_pll = next(v for k, v in _prepared_files("icebreaker", 24.0).items()
                     if k.endswith(".il"))
     assert "SB_PLL40_PAD" in with_pll and "SB_GB" not in with_pll
+
+
+def test_icebreaker_keeps_w_and_h_of_a_256x256_core_in_its_four_sprams():
+    # 256×256 W and H at 8 bits: 1 Mbit, the UP5K's four SB_SPRAM256KA (16K × 16 each).
+    cfg = board_config("icebreaker", axons=256, neurons=256, lanes=1)
+    b = BOARDS["icebreaker"]()
+    plan = b.platform().prepare(top_level("icebreaker", cfg, 12.0, board_mesh("icebreaker")),
+                                name="glocal")
+    il = next(v for k, v in plan.files.items() if k.endswith(".il"))
+    il = il if isinstance(il, str) else il.decode()
+    assert il.count("cell \\SB_SPRAM256KA") == 4
+    lines = memory_plan("icebreaker", cfg, board_mesh("icebreaker"))
+    assert "W and H of 1 cores in 4 of the device's 4 ICESTORM_SPRAM" in lines[1]
+    assert lines[2].startswith("1 cores: 46 kbit")
