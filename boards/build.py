@@ -24,15 +24,16 @@ __all__ = ["BOARDS", "DEFAULT_MESHES", "board_config", "board_mesh", "memory_pla
 
 BOARDS: dict[str, type[Board]] = {"icebreaker": ICEBreaker, "ulx3s": ULX3S}
 
-#: Each board's target core and mesh. The iCEBreaker's is the largest that fits the UP5K
-#: (docs/boards.md): a 32×32 core (1,024 synapses: W and H two EBRs each) takes 29 of the
-#: 30 EBRs, and builds clean at the 12 MHz oscillator (`ICEBreaker.default_mhz`). The ECP5
+#: Each board's target core and mesh. The iCEBreaker's is a 256×256 lanes-1 core: its
+#: W and H (1 Mbit) fill the UP5K's four SPRAMs (`ICEBreaker.single_port`), the rest of
+#: the chip takes 29 of the 30 EBRs and 5,026 of the 5,280 LCs, and it builds clean at the
+#: 12 MHz oscillator (`ICEBreaker.default_mhz`; docs/boards.md, session 4). The ECP5
 #: chip misses 100 MHz. On the ECP5-85F (208 DP16KD of 18 kbit), a 256×256 core's W and H
 #: are 1 Mbit (76 blocks with the rest of the core): two fit, four do not. Four 256×128
 #: cores (0.5 Mbit of W and H each) do, which `memory_plan` prints with each build; their 32
 #: lanes need 128 of the 156 DSPs (`ulx3s.SOFT_MUL`).
 DEFAULT_CONFIGS = {
-    "icebreaker": CoreConfig(axons=32, neurons=32, lanes=1),
+    "icebreaker": CoreConfig(axons=256, neurons=256, lanes=1),
     # acc_bits 18: the sum of 256 8-bit weights needs 16, and 18 is the DSP's input
     # width, so `alpha·accH` takes one 18×18 multiplier instead of two.
     "ulx3s": CoreConfig(axons=256, neurons=128, lanes=8, acc_bits=18),

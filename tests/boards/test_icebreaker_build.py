@@ -17,7 +17,9 @@ def test_the_default_icebreaker_chip_fits_meets_timing_and_has_a_bitstream(tmp_p
     assert report.requested_mhz == board.default_mhz
     assert report.timing_met, f"{report.fmax_mhz:.1f} MHz for {report.requested_mhz} MHz"
     assert bitstream.exists() and bitstream.stat().st_size > 100_000
-    for cell in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP"):
+    for cell in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_SPRAM", "ICESTORM_DSP"):
         use = report.resources[cell]
         assert use.used <= use.available, f"{cell}: {use.used} of {use.available}"
     assert (tmp_path / "build.json").exists()
+    # The default core's W and H are in the four SPRAMs.
+    assert report.resources["ICESTORM_SPRAM"].used == 4
