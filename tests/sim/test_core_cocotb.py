@@ -57,7 +57,7 @@ LONG = {
     "a33n24l8_narrow_mask_sp": (CoreConfig(axons=33, neurons=24, lanes=8, plastic_mask=1,
                                            **NARROW), "1000:1029", 20, "step"),
     # The iCEBreaker's core (256×256, lanes 1, W and H in SPRAM).
-    "a256n256l1_sp": (CoreConfig(lanes=1), "1200:1200", 6, "end"),
+    "a256n256l1_sp": (CoreConfig(lanes=1), "1200:1201", 6, "end"),
 }
 
 
