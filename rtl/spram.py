@@ -111,9 +111,10 @@ class SinglePort(wiring.Component):
         sub_bits, bank_bits = ceil_log2(pack), ceil_log2(banks)
         addr = self.addr
         sub = addr[:sub_bits]
-        bank = addr[sub_bits + 14:]
-        word = Signal(14)
-        m.d.comb += word.eq(addr[sub_bits:sub_bits + 14])
+        word_bits = ceil_log2(TILE_DEPTH)
+        bank = addr[sub_bits + word_bits:]
+        word = Signal(word_bits)
+        m.d.comb += word.eq(addr[sub_bits:sub_bits + word_bits])
         # The entry's nibble enables (each lane's, repeated over its nibbles).
         nib = Signal(shape.size // _NIBBLE)
         m.d.comb += nib.eq(Cat(self.w_en[k].replicate(per_lane) for k in range(shape.length)))
@@ -144,7 +145,7 @@ class SinglePort(wiring.Component):
                             with m.Case(s):
                                 m.d.comb += mask.eq(slots[s])
                 else:
-                    m.d.comb += [d_in.eq(self.w_data.as_value()[c * 16:(c + 1) * 16]),
+                    m.d.comb += [d_in.eq(self.w_data.as_value().word_select(c, TILE_WIDTH)),
                                  mask.eq(nib[c * _NIBBLE:(c + 1) * _NIBBLE])]
                 self._tile(m, ice40, f"tile_{b}_{c}", word, d_in, mask, write, cs, d_out)
                 row.append(d_out)
@@ -155,7 +156,7 @@ class SinglePort(wiring.Component):
                 with m.Case(b):
                     full = Signal(columns * TILE_WIDTH, name=f"out_{b}")
                     for c in range(columns):
-                        m.d.comb += full[c * 16:(c + 1) * 16].eq(outs[b][c])
+                        m.d.comb += full.word_select(c, TILE_WIDTH).eq(outs[b][c])
                     if pack > 1:
                         m.d.comb += out.eq(full.word_select(r_sub, shape.size))
                     else:
