@@ -25,7 +25,6 @@ SMALL = CoreConfig(axons=12, neurons=8, lanes=2, acc_bits=12)
 #: Both organisations of W and H: block RAM with a read and a write port, and single-port
 #: RAM (``Core(single_port=True)``, the iCE40's SPRAM).
 PORTS = [pytest.param(False, id="dual"), pytest.param(True, id="single")]
-SINGLE = pytest.param(True, id="single")
 
 
 def simulate(cfg, bench, background=(), single_port=False):
@@ -224,7 +223,8 @@ def test_on_chip_learning_changes_hebb_and_the_next_response(single_port):
     (CoreConfig(axons=12, neurons=16, lanes=4, acc_bits=12), 11, False),
     (CoreConfig(axons=6, neurons=9, lanes=1, acc_bits=12), 12, False),
     (CoreConfig(axons=20, neurons=64, lanes=4), 13, False),
-    (CoreConfig(axons=6, neurons=9, lanes=1, acc_bits=12), 12, SINGLE)])
+    pytest.param(CoreConfig(axons=6, neurons=9, lanes=1, acc_bits=12), 12, True,
+                 id="single")])
 def test_spike_stream_carries_each_steps_fired_set_under_back_pressure(cfg, seed, single_port):
     run = random_run(cfg, seed, 8)
     # Fire often: a zero threshold exponent and a positive bias.
@@ -275,7 +275,7 @@ def test_spike_stream_carries_each_steps_fired_set_under_back_pressure(cfg, seed
 
 @pytest.mark.parametrize("cfg,seed,single_port", [
     (SMALL, 21, False), (CoreConfig(axons=37, neurons=8, lanes=8), 22, False),
-    (SMALL, 21, SINGLE)])
+    pytest.param(SMALL, 21, True, id="single")])
 def test_axon_stream_sets_the_pending_bank_like_bus_writes(cfg, seed, single_port):
     run = random_run(cfg, seed, 6)
     run.xs = (np.random.default_rng(seed).random(run.xs.shape) < 0.4).astype(np.int64)
@@ -358,7 +358,7 @@ MASKED = replace(SMALL, plastic_mask=1)
 @pytest.mark.parametrize("cfg,seed,single_port", [
     (MASKED, 11, False), (replace(MASKED, lanes=4), 12, False),
     (CoreConfig(axons=9, neurons=48, lanes=2, acc_bits=12, plastic_mask=1), 13, False),
-    (MASKED, 11, SINGLE)])
+    pytest.param(MASKED, 11, True, id="single")])
 def test_core_with_plasticity_enables_learns_only_enabled_synapses(cfg, seed, single_port):
     """A half-enabled random mask, learning on every step (back to back), against the
     reference: H of disabled synapses only ages; of enabled ones it learns."""
