@@ -78,6 +78,8 @@ class Board(abc.ABC):
     bus_pipe = True
     #: Whether the cores keep W and H in single-port RAM (`rtl.core.Core`'s ``single_port``).
     single_port = False
+    #: Extra nextpnr options (placer, router).
+    nextpnr_opts = ""
 
     @abc.abstractmethod
     def platform(self):
@@ -90,6 +92,17 @@ class Board(abc.ABC):
     @abc.abstractmethod
     def clock_domain(self, m: Module, platform, mhz: float) -> float:
         """Create the ``sync`` domain at ``mhz`` from the board clock; return the real MHz."""
+
+    def toolchain_options(self) -> dict[str, str]:
+        """The options of the board's Yosys and nextpnr runs (Amaranth's build templates).
+
+        The report path is relative: the YoWASP tools see only the build directory.
+        ``--timing-allow-fail``: nextpnr then writes its report even when the clock is
+        missed, and `build` (not nextpnr) refuses the bitstream.
+        """
+        return {"synth_opts": self.synth_opts, "script_after_read": self.script_after_read,
+                "nextpnr_opts": f"--report report.json --timing-allow-fail {self.nextpnr_opts}"
+                .strip()}
 
     def build(self, top, *, mhz: float, out_dir: Path) -> tuple[BuildReport, Path]:
         """Synthesise, place, route and pack ``top``; return the report and bitstream path.
@@ -108,13 +121,8 @@ class Board(abc.ABC):
             platform.add_file(name, text)
         report_path = out_dir / "report.json"
         try:
-            # The report path is relative: the YoWASP tools see only the build directory.
-            # --timing-allow-fail: nextpnr then writes its report even when the clock is
-            # missed, and this function (not nextpnr) refuses the bitstream below.
             platform.build(top, name="glocal", build_dir=str(out_dir), do_program=False,
-                           synth_opts=self.synth_opts,
-                           script_after_read=self.script_after_read,
-                           nextpnr_opts="--report report.json --timing-allow-fail")
+                           **self.toolchain_options())
         except subprocess.CalledProcessError as e:
             over = _over_capacity(out_dir / "glocal.tim")
             if over:

@@ -32,6 +32,9 @@ class ULX3S(Board):
     script_after_read = SOFT_MUL
     # Not `.v`: the build reads every `.v` file it has as part of the design.
     build_files = {"soft_mul_map.vh": (Path(__file__).parent / "soft_mul.v").read_text()}
+    # nextpnr-ecp5's default router (router1) left 128,788 overused wires after 57
+    # minutes on the 2×2 chip; router2 routed it in 12 (docs/boards.md).
+    nextpnr_opts = "--router router2"
 
     def platform(self):
         # amaranth-boards' ULX3S platform checks for openFPGALoader even when only

@@ -21,9 +21,14 @@ def test_every_board_top_level_elaborates_with_its_default_chip(board, monkeypat
     b = BOARDS[board]()
     cfg = board_config(board)
     plan = b.platform().prepare(top_level(board, cfg, b.default_mhz, board_mesh(board)),
-                                name="glocal")
+                                name="glocal", **b.toolchain_options())
     files = plan.files
     assert any(name.endswith(".il") for name in files)
+    # The board's tool options reach the build script: the report nextpnr must write, and
+    # the router the ULX3S needs to route its 2×2 chip.
+    script = files["build_glocal.sh"]
+    assert "--report report.json --timing-allow-fail" in script
+    assert b.nextpnr_opts in script and (board != "ulx3s" or "router2" in script)
     constraints = next(v for k, v in files.items() if k.endswith((".pcf", ".lpf")))
     text = constraints if isinstance(constraints, str) else constraints.decode()
     assert "uart" in text
