@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from glocal.boards.board import Board, BuildError
+from glocal.boards.board import Board, BuildError, TimingError
 from glocal.boards.icebreaker import ICEBreaker
 from glocal.boards.pll import PllError
 from glocal.boards.report import BuildReport
@@ -134,11 +134,21 @@ def build_board(board: str, *, cfg: CoreConfig, mhz: float | None, out_dir: Path
         b.pll(mhz)
     except PllError as e:
         raise BuildError(f"--clock {mhz} MHz cannot be made on the {board}: {e}") from None
-    report, bitstream = b.build(top_level(board, cfg, mhz, mesh), mhz=mhz, out_dir=out_dir)
-    (Path(out_dir) / "build.json").write_text(json.dumps({
-        "board": board, "config": dataclasses.asdict(cfg),
-        "mesh": {"rows": mesh.rows, "cols": mesh.cols}, "requested_mhz": mhz,
-        "fmax_mhz": report.fmax_mhz, "timing_met": report.timing_met,
-        "resources": {k: dataclasses.asdict(v) for k, v in report.resources.items()},
-        "bitstream": str(bitstream)}, indent=2))
+    def record(report: BuildReport, bitstream: Path | None) -> None:
+        (Path(out_dir) / "build.json").write_text(json.dumps({
+            "board": board, "config": dataclasses.asdict(cfg),
+            "mesh": {"rows": mesh.rows, "cols": mesh.cols}, "requested_mhz": mhz,
+            "fmax_mhz": report.fmax_mhz, "timing_met": report.timing_met,
+            "resources": {k: dataclasses.asdict(v) for k, v in report.resources.items()},
+            "critical_path": report.critical_path,
+            "bitstream": None if bitstream is None else str(bitstream)}, indent=2))
+
+    try:
+        report, bitstream = b.build(top_level(board, cfg, mhz, mesh), mhz=mhz,
+                                    out_dir=out_dir)
+    except TimingError as e:
+        # A missed clock still leaves its figures (and no bitstream) for the record.
+        record(e.report, None)
+        raise
+    record(report, bitstream)
     return report, bitstream

@@ -168,3 +168,30 @@ def test_icebreaker_keeps_w_and_h_of_a_256x256_core_in_its_four_sprams():
     lines = memory_plan("icebreaker", cfg, board_mesh("icebreaker"))
     assert "W and H of 1 cores in 4 of the device's 4 ICESTORM_SPRAM" in lines[1]
     assert lines[2].startswith("1 cores: 46 kbit")
+
+
+def test_a_missed_clock_leaves_its_figures_in_build_json_and_no_bitstream(tmp_path,
+                                                                          monkeypatch):
+    """`build.json` records what place-and-route reached even when the build fails on
+    timing (the board's real `build` is replaced: no tool runs)."""
+    import json
+
+    from glocal.boards.board import TimingError
+    from glocal.boards.report import BuildReport, Usage
+
+    report = BuildReport(requested_mhz=100.0, fmax_mhz=27.0,
+                         resources={"TRELLIS_COMB": Usage(used=60207, available=83640)},
+                         critical_path=["core0.vth_shift", "core0.soma0.u"])
+    ulx3s = BOARDS["ulx3s"]
+
+    def missed(self, top, *, mhz, out_dir):
+        raise TimingError("ulx3s: timing not met", report)
+
+    monkeypatch.setattr(ulx3s, "build", missed)
+    with pytest.raises(TimingError):
+        build_board("ulx3s", cfg=board_config("ulx3s"), mhz=100.0, out_dir=tmp_path)
+    record = json.loads((tmp_path / "build.json").read_text())
+    assert record["fmax_mhz"] == 27.0 and record["timing_met"] is False
+    assert record["bitstream"] is None
+    assert record["critical_path"] == ["core0.vth_shift", "core0.soma0.u"]
+    assert record["resources"]["TRELLIS_COMB"] == {"used": 60207, "available": 83640}
