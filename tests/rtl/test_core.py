@@ -27,6 +27,14 @@ SMALL = CoreConfig(axons=12, neurons=8, lanes=2, acc_bits=12)
 PORTS = [pytest.param(False, id="dual"), pytest.param(True, id="single")]
 
 
+def _learning_run(cfg: CoreConfig, seed: int, xs: np.ndarray) -> RandomRun:
+    """`random_run`'s parameters and state for ``seed``, with learning on and the inputs
+    ``xs`` (one row a step)."""
+    run = random_run(cfg, seed, len(xs))
+    return RandomRun(params=replace(run.params, regs=replace(run.params.regs, learn=True)),
+                     state=run.state, xs=xs, learn=[True] * len(xs))
+
+
 def simulate(cfg, bench, background=(), single_port=False):
     """Run ``bench(drv)`` against a fresh core; return what it returns.
 
@@ -134,11 +142,9 @@ def test_single_port_learning_costs_one_cycle_a_pass_with_an_even_group_count(ne
     word's write stage) when each row is whole words (``G`` even); with ``G`` odd a word
     holds two rows' ends and LEARN waits about a cycle a row (every row at ``G = 1``)."""
     cfg = CoreConfig(axons=12, neurons=neurons, lanes=1, acc_bits=12)
-    run = random_run(cfg, 5, 4)
     xs = np.ones((4, cfg.axons), np.int64)
     xs[:, ::3] = 0                                    # 8 active rows, learned with the refresh row
-    run = RandomRun(params=replace(run.params, regs=replace(run.params.regs, learn=True)),
-                    state=run.state, xs=xs, learn=[True] * 4)
+    run = _learning_run(cfg, 5, xs)
     want = run.expected(cfg)[-1]
 
     async def bench(drv):
@@ -327,12 +333,10 @@ def test_integration_does_not_wait_for_rows_the_previous_learning_pass_leaves_al
     # (a rule that waits for learn(t) to pass each row takes about twice as long).
     cfg = CoreConfig(axons=12, neurons=32, lanes=2, acc_bits=12)
     a, g = cfg.axons, cfg.groups
-    run = random_run(cfg, 31, 6)
     xs = np.zeros((6, a), np.int64)
     xs[0::2, : a // 2] = 1
     xs[1::2, a // 2:] = 1
-    run = RandomRun(params=replace(run.params, regs=replace(run.params.regs, learn=True)),
-                    state=run.state, xs=xs, learn=[True] * 6)
+    run = _learning_run(cfg, 31, xs)
     want = run.expected(cfg)[-1]
 
     async def bench(drv):
