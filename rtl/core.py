@@ -757,9 +757,8 @@ def memory_bits(cfg: CoreConfig) -> dict[str, int]:
 
     a, n = cfg.axons, cfg.neurons
     words = -(-a // WORD)
-    bits = {
-        "weight": a * n * cfg.w_bits,
-        "hebb": -(-a * cfg.groups // 2) * 2 * cfg.lanes * cfg.h_bits,
+    bits = {name: shape.size * depth for name, (shape, depth) in synapse_memories(cfg).items()}
+    bits |= {
         "state": n * (cfg.u_bits + 1) + a * cfg.ts_bits,
         "params": n * (cfg.bias_bits + cfg.theta_bits) + a * cfg.beta_bits
         + (1 << cfg.ts_bits) * cfg.p_bits,

@@ -89,6 +89,9 @@ class SinglePort(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         ice40 = isinstance(platform, SiliconBluePlatform)
+        if not ice40:
+            m.d.comb += Assert(~(self.r_en & self.w_en.any()),
+                               "single-port RAM asked to read and write in the same cycle")
         if ice40 or self._tiles:
             self._tiled(m, ice40)
             return m
@@ -98,8 +101,6 @@ class SinglePort(wiring.Component):
         m.d.comb += [
             rd.addr.eq(self.addr), rd.en.eq(self.r_en), self.r_data.eq(rd.data),
             wr.addr.eq(self.addr), wr.data.eq(self.w_data), wr.en.eq(self.w_en),
-            Assert(~(self.r_en & self.w_en.any()),
-                   "single-port RAM asked to read and write in the same cycle"),
         ]
         return m
 
@@ -162,9 +163,6 @@ class SinglePort(wiring.Component):
                     else:
                         m.d.comb += out.eq(full)
         m.d.comb += self.r_data.eq(out)
-        if not ice40:
-            m.d.comb += Assert(~(self.r_en & write),
-                               "single-port RAM asked to read and write in the same cycle")
 
     @staticmethod
     def _tile(m, ice40, name, addr, d_in, mask, write, cs, d_out):
