@@ -52,12 +52,18 @@ from glocal.rtl.dendrite import Dendrite, lanes_of
 from glocal.rtl.noc import axon_stream, neuron_stream
 from glocal.rtl.plastic import Plastic, trace_index
 from glocal.rtl.regs import Regs
+from glocal.rtl.soma import LATENCY as SOMA_LATENCY
 from glocal.rtl.soma import Soma
 
 __all__ = ["Core"]
 
-#: Lane-group spike words FIRE may have waiting for the ``spikes`` stream.
-SPIKE_FIFO_DEPTH = 4
+#: Stage of the fire pipeline at which the soma results (u, s, output word) are out:
+#: stage 2 feeds the soma, which takes ``soma.LATENCY`` cycles.
+FIRE_OUT = 2 + SOMA_LATENCY
+#: Lane-group output words FIRE may have waiting for the ``spikes`` stream; FIRE reserves
+#: room for every group in flight, so the depth must exceed ``FIRE_OUT`` for FIRE to issue
+#: one group per cycle.
+SPIKE_FIFO_DEPTH = 8
 
 
 class _Ram:
@@ -326,63 +332,75 @@ class Core(wiring.Component):
             m.d.comb += plas.enable.eq(ram["enable"].rd.data)
 
         # -- fire pipeline -------------------------------------------------------------------
-        # Spike words leave at stage 2 into the spike FIFO; a group is issued only if the
-        # FIFO has room for it and for the groups ahead of it.
+        # Fixed latency, one lane group per cycle (stage k holds the group issued k cycles
+        # before): s1 memory words → α·acc_h and acc_w + bias registered; s2 the current
+        # (one add chain) into the soma; s2 + LATENCY (= FIRE_OUT) the soma results: u and
+        # s written, f index, output word into the FIFO; FIRE_OUT + 1 f written. Each stage
+        # holds at most one multiplier or one add chain (docs/core.md, "Fire pipeline").
+        # A group is issued only if the FIFO has room for it and for the groups ahead of it.
         m.submodules.spike_fifo = spike_fifo = SyncFIFO(width=L * cfg.act_bits
                                                         + max(1, ceil_log2(G)),
                                                         depth=SPIKE_FIFO_DEPTH)
         fg = Signal(range(G + 1))
         f_issue = Signal()
-        f1_v, f2_v = Signal(), Signal()
-        room = spike_fifo.level + f1_v + f2_v < SPIKE_FIFO_DEPTH
+        fs = [None] + [{"v": Signal(name=f"f{k}_v"),
+                        "g": Signal(range(G), name=f"f{k}_g", reset_less=True)}
+                       for k in range(1, FIRE_OUT + 2)]
+        in_flight = sum(fs[k]["v"] for k in range(1, FIRE_OUT + 1))
+        room = spike_fifo.level + in_flight < SPIKE_FIFO_DEPTH
         m.d.comb += f_issue.eq(st["fire"] & (fg < G) & room)
         with m.If(f_issue):
             m.d.sync += fg.eq(fg + 1)
-        f1 = {"v": Signal(), "g": Signal(range(G))}
-        f2 = {"v": Signal(), "g": Signal(range(G)), "theta": Signal(lanes_of(cfg, cfg.theta_bits))}
-        f3 = {"v": Signal(), "g": Signal(range(G))}
-        m.d.sync += [f1["v"].eq(f_issue), f1["g"].eq(fg),
-                     f2["v"].eq(f1["v"]), f2["g"].eq(f1["g"]),
-                     f2["theta"].eq(ram["theta"].rd.data),
-                     f3["v"].eq(f2["v"]), f3["g"].eq(f2["g"])]
-        m.d.comb += [f1_v.eq(f1["v"]), f2_v.eq(f2["v"])]
+        m.d.sync += [fs[1]["v"].eq(f_issue), fs[1]["g"].eq(fg)]
+        for k in range(2, FIRE_OUT + 2):
+            m.d.sync += [fs[k]["v"].eq(fs[k - 1]["v"]), fs[k]["g"].eq(fs[k - 1]["g"])]
+        f_out, f_wr = fs[FIRE_OUT], fs[FIRE_OUT + 1]
         fire_busy = Signal()
-        m.d.comb += fire_busy.eq((st["fire"] & (fg < G)) | f1["v"] | f2["v"] | f3["v"])
+        m.d.comb += fire_busy.eq((st["fire"] & (fg < G)) | Cat(f["v"] for f in fs[1:]).any())
 
         any_active = Signal()
         m.d.comb += any_active.eq(n_active != 0)
-        outs = []           # each lane's output at stage 2: a spike, or an ANN activation
+        outs = []           # each lane's output at FIRE_OUT: a spike, or an ANN activation
         for l, soma in enumerate(somas):
+            # s1: the accumulators (zero when no row was integrated) and bias.
             acc_w = Mux(any_active, ram["acc_w"].rd.data[l], 0)
             acc_h = Mux(any_active, ram["acc_h"].rd.data[l], 0)
+            wb_next, ah_next = acc_w + ram["bias"].rd.data[l], r.alpha * acc_h
+            wb = Signal(wb_next.shape(), name=f"f2_wb{l}", reset_less=True)
+            ah = Signal(ah_next.shape(), name=f"f2_ah{l}", reset_less=True)
+            m.d.sync += [wb.eq(wb_next), ah.eq(ah_next)]
+            # s2: I = acc_w + bias + rnd(α·acc_h), u and s (read a stage later), into the
+            # soma.
             cur = Signal(signed(cfg.i_bits), name=f"current{l}")
-            m.d.comb += cur.eq(acc_w + ram["bias"].rd.data[l]
-                               + rshift_round(r.alpha * acc_h, cfg.alpha_frac))
+            m.d.comb += cur.eq(wb + rshift_round(ah, cfg.alpha_frac))
             m.d.comb += [
                 soma.vth_shift.eq(r.vth_shift),
                 soma.decay.eq(r.decay),
-                soma.i.valid.eq(f1["v"]),
+                soma.i.valid.eq(fs[2]["v"]),
                 soma.i.payload.current.eq(cur),
                 soma.i.payload.u.eq(ram["u"].rd.data[l]),
                 # A nonzero activation left by an ANN step resets like a spike.
                 soma.i.payload.s.eq(ram["s"].rd.data[l].any()),
                 soma.o.ready.eq(1),
-                f_rd[l].addr.eq(trace_index(m, cfg, soma.o.payload.u, f2["theta"][l],
+                f_rd[l].addr.eq(trace_index(m, cfg, soma.o.payload.u, ram["theta"].rd.data[l],
                                             r.vth_shift)),
             ]
             if xb:
                 # ANN mode: no leak (decay 0, so the soma's u is sat(I)), and the output is
-                # the activation, computed beside the soma and registered with it.
+                # the activation, computed beside the soma (the current registered, then
+                # the shift and clamp) and out with it at FIRE_OUT.
+                assert SOMA_LATENCY == 2
+                cur_r = Signal(signed(cfg.i_bits), name=f"f3_current{l}", reset_less=True)
                 act = Signal(cfg.act_bits, name=f"act{l}")
                 out = Signal(cfg.act_bits, name=f"out{l}")
-                m.d.sync += act.eq(activate(cur, r.out_shift, cfg.act_bits))
+                m.d.sync += [cur_r.eq(cur), act.eq(activate(cur_r, r.out_shift, cfg.act_bits))]
                 m.d.comb += out.eq(Mux(ann_now, act, soma.o.payload.s))
                 with m.If(ann_now):
                     m.d.comb += soma.decay.eq(0)
                 outs.append(out)
             else:
                 outs.append(soma.o.payload.s)
-        spike_pending = self._spike_stream(m, spike_fifo, outs, f2["v"], f2["g"])
+        spike_pending = self._spike_stream(m, spike_fifo, outs, f_out["v"], f_out["g"])
 
         # -- memory ports: the bus owns them while idle, the passes otherwise -----------------
         # The passes own the memory ports while they run; a step is busy until its last
@@ -416,8 +434,12 @@ class Core(wiring.Component):
             if "enable" in ram:
                 m.d.comb += rd["enable"].addr.eq(l1["word"])
             with m.If(st["fire"]):
-                for name in ("acc_w", "acc_h", "bias", "theta", "u", "s"):
+                # Each word is read the stage before the one that uses it: no register
+                # carries it down the pipeline.
+                for name in ("acc_w", "acc_h", "bias"):
                     m.d.comb += rd[name].addr.eq(fg)
+                m.d.comb += [rd["u"].addr.eq(fs[1]["g"]), rd["s"].addr.eq(fs[1]["g"]),
+                             rd["theta"].addr.eq(fs[FIRE_OUT - 1]["g"])]
             with m.Else():
                 m.d.comb += [rd["acc_w"].addr.eq(i1["g"]), rd["acc_h"].addr.eq(i1["g"])]
             integ_wr = st["integ"] & i2["v"]
@@ -433,19 +455,19 @@ class Core(wiring.Component):
                 wr["t_last"].addr.eq(l2["row"]), wr["t_last"].data.eq(l_t),
                 wr["t_last"].en.eq(l_write & l2["last"]),
             ]
-            # Fire pipeline: soma results at stage 2, f at stage 3.
+            # Fire pipeline: soma results at FIRE_OUT, f one stage later.
             for l, soma in enumerate(somas):
                 m.d.comb += [wr["u"].data[l].eq(soma.o.payload.u),
                              wr["s"].data[l].eq(outs[l]),
                              wr["f"].data[l].eq(f_rd[l].data)]
             m.d.comb += [
-                wr["u"].addr.eq(f2["g"]), wr["u"].en.eq(f2["v"].replicate(L)),
-                wr["s"].addr.eq(f2["g"]), wr["s"].en.eq(f2["v"].replicate(L)),
-                wr["f"].addr.eq(f3["g"]), wr["f"].en.eq(f3["v"].replicate(L)),
+                wr["u"].addr.eq(f_out["g"]), wr["u"].en.eq(f_out["v"].replicate(L)),
+                wr["s"].addr.eq(f_out["g"]), wr["s"].en.eq(f_out["v"].replicate(L)),
+                wr["f"].addr.eq(f_wr["g"]), wr["f"].en.eq(f_wr["v"].replicate(L)),
             ]
 
         # -- counters ------------------------------------------------------------------------
-        with m.If(f2["v"]):
+        with m.If(f_out["v"]):
             m.d.comb += regs.add_spikes_out.eq(sum(out.any() for out in outs))
         with m.If(l_write):
             m.d.comb += regs.add_plastic_updates.eq(L)

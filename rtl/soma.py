@@ -6,8 +6,14 @@ Computes, per :func:`glocal.golden.reference.reset` / ``charge`` / ``fire``::
     u' = sat(rnd(decay·v) + I, u_bits)       # leak, integrate, saturate
     s' = u' ≥ 2**vth_shift                   # fire
 
-A single registered stage with a stream on each side; a core instantiates ``lanes`` of
-them side by side.
+Two registered stages with a stream on each side, so that no stage holds more than one
+multiplier or one add chain (this is on the FIRE critical path of a core)::
+
+    stage 1   v, decay·v                       (subtract, multiply)
+    stage 2   rnd(·) + I, saturate, ≥ V_th     (add chain, compare)
+
+Latency is two cycles (:data:`LATENCY`); one neuron per cycle. A core instantiates
+``lanes`` of them side by side.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from amaranth.lib.wiring import In, Out
 from glocal.golden.config import CoreConfig
 from glocal.rtl.arith import rshift_round, saturate
 
-__all__ = ["Soma", "soma_in_layout", "soma_out_layout"]
+__all__ = ["LATENCY", "Soma", "soma_in_layout", "soma_out_layout"]
+
+#: Cycles from a neuron taken on ``i`` to its result on ``o`` (without back-pressure).
+LATENCY = 2
 
 
 def soma_in_layout(cfg: CoreConfig) -> data.StructLayout:
@@ -40,7 +49,7 @@ def soma_out_layout(cfg: CoreConfig) -> data.StructLayout:
 
 
 class Soma(wiring.Component):
-    """LIF soma lane.
+    """LIF soma lane, a two-stage pipeline.
 
     Parameters
     ----------
@@ -52,11 +61,12 @@ class Soma(wiring.Component):
     i : In(stream.Signature(soma_in_layout(cfg)))
         Neurons to update, one per transfer.
     o : Out(stream.Signature(soma_out_layout(cfg)))
-        Updated neurons, in input order, one cycle later.
+        Updated neurons, in input order, :data:`LATENCY` cycles later.
     vth_shift : In(unsigned)
-        Threshold exponent register, held stable while neurons flow.
+        Threshold exponent register, sampled with each neuron as it is taken.
     decay : In(unsigned(cfg.decay_bits))
-        Leak factor register with ``cfg.decay_frac`` fractional bits.
+        Leak factor register with ``cfg.decay_frac`` fractional bits, sampled with each
+        neuron as it is taken.
     """
 
     def __init__(self, *, cfg: CoreConfig):
@@ -72,23 +82,37 @@ class Soma(wiring.Component):
         cfg = self._cfg
         m = Module()
 
+        # Both stages move together: the pipeline advances unless its output is refused.
+        advance = ~self.o.valid | self.o.ready
+        m.d.comb += self.i.ready.eq(advance)
+
+        # -- stage 1: soft reset and leak product ----------------------------------------
         vth = Signal(unsigned(cfg.u_bits))
         m.d.comb += vth.eq(1 << self.vth_shift)
-
         # v needs one bit more than u: a host may load s = 1 with u < V_th.
         v = Signal(signed(cfg.u_bits + 1))
         m.d.comb += v.eq(self.i.payload.u - (self.i.payload.s * vth))
-
-        u = Signal(signed(cfg.u_bits))
-        leaked = rshift_round(v * self.decay, cfg.decay_frac)
-        m.d.comb += u.eq(saturate(leaked + self.i.payload.current, cfg.u_bits))
-
-        advance = ~self.o.valid | self.o.ready
-        m.d.comb += self.i.ready.eq(advance)
+        s1_valid = Signal()
+        # Data registers need no reset (valid has one): cheaper to pack on an FPGA.
+        s1_product = Signal(signed(cfg.u_bits + 1 + cfg.decay_bits + 1), reset_less=True)
+        s1_current = Signal(signed(cfg.i_bits), reset_less=True)
+        s1_vth = Signal.like(vth, reset_less=True)   # the threshold travels with its neuron
         with m.If(advance):
             m.d.sync += [
-                self.o.valid.eq(self.i.valid),
+                s1_valid.eq(self.i.valid),
+                s1_product.eq(v * self.decay),
+                s1_current.eq(self.i.payload.current),
+                s1_vth.eq(vth),
+            ]
+
+        # -- stage 2: round, integrate, saturate, fire -----------------------------------
+        u = Signal(signed(cfg.u_bits))
+        leaked = rshift_round(s1_product, cfg.decay_frac)
+        m.d.comb += u.eq(saturate(leaked + s1_current, cfg.u_bits))
+        with m.If(advance):
+            m.d.sync += [
+                self.o.valid.eq(s1_valid),
                 self.o.payload.u.eq(u),
-                self.o.payload.s.eq(u >= vth),
+                self.o.payload.s.eq(u >= s1_vth),
             ]
         return m
