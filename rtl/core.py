@@ -49,7 +49,9 @@ from glocal.rtl.axon import Axon
 from glocal.rtl.bus import Control
 from glocal.rtl.bus import Signature as BusSignature
 from glocal.rtl.dendrite import Dendrite, lanes_of
+from glocal.rtl.dendrite import latency as dendrite_latency
 from glocal.rtl.noc import axon_stream, neuron_stream
+from glocal.rtl.plastic import STAGE as PLASTIC_STAGE
 from glocal.rtl.plastic import Plastic, trace_index
 from glocal.rtl.regs import Regs
 from glocal.rtl.soma import LATENCY as SOMA_LATENCY
@@ -187,9 +189,9 @@ class Core(wiring.Component):
         l_bank = Signal()
         l_ref_wait = Signal()           # the refresh row (not active) is still to be written
         l_front = Signal(range(A + 1))  # every active row below this has been learned
-        l_write = Signal()              # learn writes a lane group of H (stage 2)
-        l2_last = Signal()              # ... the last one of its row
-        l2_row = Signal(range(A))
+        l_write = Signal()              # learn writes a lane group of H (its last stage)
+        l_wr_last = Signal()            # ... the last one of its row
+        l_wr_row = Signal(range(A))
         l_hread = Signal()              # learn reads an H word next cycle
 
         # -- scan: the scanner's rows go to the active list as they are found, marked
@@ -204,8 +206,8 @@ class Core(wiring.Component):
             m.d.comb += t_ram.rd.addr.eq(axon.rows.payload.index)
             with m.If(sc_v & learn_now & (bank == b)):
                 m.d.comb += [t_ram.wr.addr.eq(sc_row), t_ram.wr.data.eq(1), t_ram.wr.en.eq(1)]
-            with m.Elif(l_write & l2_last & (l_bank == b)):
-                m.d.comb += [t_ram.wr.addr.eq(l2_row), t_ram.wr.data.eq(0), t_ram.wr.en.eq(1)]
+            with m.Elif(l_write & l_wr_last & (l_bank == b)):
+                m.d.comb += [t_ram.wr.addr.eq(l_wr_row), t_ram.wr.data.eq(0), t_ram.wr.en.eq(1)]
         sc_common = Mux(l_bank, touched[1].rd.data, touched[0].rd.data)
         n_free = Signal(range(A + 1))   # rows of the order list learn(t) does not write
         n_common = Signal(range(A + 1))  # ... and rows it does
@@ -270,8 +272,17 @@ class Core(wiring.Component):
                      i1["first"].eq(i0["first"]), i1["word"].eq(i_word),
                      i1["hread"].eq(i_hread), i1["x"].eq(ram["order"].rd.data.x)]
         m.d.sync += [i2[key].eq(i1[key]) for key in i1]
+        # i2 hands the words read to the dendrite; it reads the accumulators one stage
+        # before it adds to them (``i_acc``) and the sums are written at its last stage
+        # (``i_sum``). The accumulator read port is transparent to the write port, so a
+        # lane group integrated on consecutive cycles (G = 1) reads the sum just written:
+        # no forwarding path is needed.
+        i_stages = [i0, i1, i2]
+        for k in range(3, 3 + dendrite_latency(cfg)):
+            i_stages.append(_later(m, i_stages[-1], f"i{k}", ("v", "g", "first")))
+        i_acc, i_sum = i_stages[-2], i_stages[-1]
         i_busy = Signal()
-        m.d.comb += i_busy.eq(has_free | has_common | i0["v"] | i1["v"] | i2["v"])
+        m.d.comb += i_busy.eq(has_free | has_common | Cat(i["v"] for i in i_stages).any())
 
         # -- learn pipeline: list → t_last → P, H, beta, f → H, t_last -----------------------
         lk = Signal(range(A + 2))
@@ -301,15 +312,25 @@ class Core(wiring.Component):
                      l1["word"].eq(l_word),
                      l1["x"].eq(ram["active"].rd.data.x)]
         m.d.sync += [l2[key].eq(l1[key]) for key in l1]
-        m.d.comb += [l_write.eq(l_run & l2["v"]), l2_last.eq(l2["last"]), l2_row.eq(l2["row"])]
-        with m.If(l_write & l2["last"]):
-            with m.If(l2["ref"]):
+        # beta and f go into the plasticity engine at l1 (read at l0), P, H, x and the
+        # enables at l2; the new H comes out at ``l_wr``, which writes it, and with it
+        # the row's bookkeeping (t_last, touched, l_front, l_ref_wait) moves.
+        l_stages = [l0, l1, l2]
+        assert PLASTIC_STAGE["beta"] == PLASTIC_STAGE["f"] == 0 and PLASTIC_STAGE["p"] == 1
+        for k in range(3, 2 + PLASTIC_STAGE["h_new"]):
+            l_stages.append(_later(m, l_stages[-1], f"l{k}",
+                                   ("v", "ref", "final", "last", "row", "word")))
+        l_wr = l_stages[-1]
+        m.d.comb += [l_write.eq(l_run & l_wr["v"]), l_wr_last.eq(l_wr["last"]),
+                     l_wr_row.eq(l_wr["row"])]
+        with m.If(l_write & l_wr["last"]):
+            with m.If(l_wr["ref"]):
                 m.d.sync += l_ref_wait.eq(0)
-            with m.Elif(l2["final"]):
+            with m.Elif(l_wr["final"]):
                 m.d.sync += l_front.eq(A)
             with m.Else():
-                m.d.sync += l_front.eq(l2["row"] + 1)
-        with m.If(l_run & ~l_issue & ~l0["v"] & ~l1["v"] & ~l2["v"]):
+                m.d.sync += l_front.eq(l_wr["row"] + 1)
+        with m.If(l_run & ~l_issue & ~Cat(st_["v"] for st_ in l_stages).any()):
             m.d.sync += l_run.eq(0)
 
         m.d.comb += [
@@ -318,7 +339,7 @@ class Core(wiring.Component):
             dend.h.eq(self._h_group(m, ram["hebb"].rd.data, i2)),
             dend.acc_w.eq(ram["acc_w"].rd.data),
             dend.acc_h.eq(ram["acc_h"].rd.data),
-            dend.first.eq(i2["first"]),
+            dend.first.eq(i_sum["first"]),
             dend.x.eq(i2["x"] if xb else 1),
             plas.p.eq(ram["p_table"].rd2.data),
             plas.h.eq(self._h_group(m, ram["hebb"].rd.data, l2)),
@@ -428,8 +449,9 @@ class Core(wiring.Component):
                 rd["p_table"].addr.eq((r.t - rd["t_last"].data)[:cfg.ts_bits]),
                 rd["weight"].addr.eq(i1["word"]),
                 rd["hebb"].addr.eq(Mux(l1["v"] & l1["hread"], l1["word"], i1["word"]) >> 1),
-                rd["beta"].addr.eq(l1["row"]),
-                rd["f"].addr.eq(l1["g"]),
+                # beta and f one stage ahead of P and H (see Plastic's STAGE).
+                rd["beta"].addr.eq(l_row),
+                rd["f"].addr.eq(l0["g"]),
             ]
             if "enable" in ram:
                 m.d.comb += rd["enable"].addr.eq(l1["word"])
@@ -441,19 +463,19 @@ class Core(wiring.Component):
                 m.d.comb += [rd["u"].addr.eq(fs[1]["g"]), rd["s"].addr.eq(fs[1]["g"]),
                              rd["theta"].addr.eq(fs[FIRE_OUT - 1]["g"])]
             with m.Else():
-                m.d.comb += [rd["acc_w"].addr.eq(i1["g"]), rd["acc_h"].addr.eq(i1["g"])]
-            integ_wr = st["integ"] & i2["v"]
+                m.d.comb += [rd["acc_w"].addr.eq(i_acc["g"]), rd["acc_h"].addr.eq(i_acc["g"])]
+            integ_wr = st["integ"] & i_sum["v"]
             m.d.comb += [
-                wr["acc_w"].addr.eq(i2["g"]), wr["acc_w"].data.eq(dend.sum_w),
+                wr["acc_w"].addr.eq(i_sum["g"]), wr["acc_w"].data.eq(dend.sum_w),
                 wr["acc_w"].en.eq(integ_wr.replicate(L)),
-                wr["acc_h"].addr.eq(i2["g"]), wr["acc_h"].data.eq(dend.sum_h),
+                wr["acc_h"].addr.eq(i_sum["g"]), wr["acc_h"].data.eq(dend.sum_h),
                 wr["acc_h"].en.eq(integ_wr.replicate(L)),
-                wr["hebb"].addr.eq(l2["word"] >> 1),
+                wr["hebb"].addr.eq(l_wr["word"] >> 1),
                 wr["hebb"].data.eq(Cat(plas.h_new, plas.h_new)),
-                wr["hebb"].en.eq(Mux(l2["word"][0], Cat(C(0, L), l_write.replicate(L)),
+                wr["hebb"].en.eq(Mux(l_wr["word"][0], Cat(C(0, L), l_write.replicate(L)),
                                      l_write.replicate(L))),
-                wr["t_last"].addr.eq(l2["row"]), wr["t_last"].data.eq(l_t),
-                wr["t_last"].en.eq(l_write & l2["last"]),
+                wr["t_last"].addr.eq(l_wr["row"]), wr["t_last"].data.eq(l_t),
+                wr["t_last"].en.eq(l_write & l_wr["last"]),
             ]
             # Fire pipeline: soma results at FIRE_OUT, f one stage later.
             for l, soma in enumerate(somas):
@@ -644,6 +666,13 @@ class Core(wiring.Component):
                     m.d.comb += mem.rdata.eq(data)
             with m.Case(Region.AXON):
                 m.d.comb += mem.rdata.eq(axon.peek_data)
+
+
+def _later(m, stage, name, keys):
+    """The ``keys`` of a pipeline stage's signals, registered: the stage after it."""
+    nxt = {key: Signal.like(stage[key], name=f"{name}_{key}") for key in keys}
+    m.d.sync += [nxt[key].eq(stage[key]) for key in keys]
+    return nxt
 
 
 #: Memories the bus reaches, by region (REGS is the register file, AXON the axon block).

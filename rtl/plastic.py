@@ -10,12 +10,13 @@ multi-bit activations, where it costs a multiplier per lane). ``E`` is the synap
 plasticity enable (``cfg.plastic_mask``; all ones without it).
 
 `trace_index` builds the table index (the table itself is a ROM in the core); `Plastic`
-is the combinational update the core wraps between its memory reads and the write of H.
+is the update the core wraps between its memory reads and the write of H, a pipeline
+with no more than one multiplier or one add chain in a stage (:data:`STAGE`).
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -24,7 +25,20 @@ from glocal.golden.config import CoreConfig
 from glocal.rtl.arith import rshift_round
 from glocal.rtl.dendrite import aged, lanes_of
 
-__all__ = ["Plastic", "trace_index"]
+__all__ = ["STAGE", "Plastic", "trace_index"]
+
+#: The cycle, counted from the one that takes ``beta`` and ``f``, in which `Plastic`
+#: takes each input, and in which ``h_new`` is out (from registers, through the add and
+#: clamp)::
+#:
+#:     0   beta, f            rnd(β·f)                         (multiply)
+#:     1   p, h, x, enable    registered as read; x·E·rnd(β·f)  (block-RAM outputs; x's multiply)
+#:     2                      rnd(P·H)                          (multiply)
+#:     3   h_max → h_new      H̃ + increment, clamp              (add chain)
+#:
+#: β is per row and f per lane group, both known a stage before P and H, so the core
+#: reads them one stage earlier.
+STAGE = {"beta": 0, "f": 0, "p": 1, "h": 1, "x": 1, "enable": 1, "h_max": 3, "h_new": 3}
 
 
 def trace_index(m: Module, cfg: CoreConfig, u, theta, vth_shift):
@@ -41,7 +55,7 @@ def trace_index(m: Module, cfg: CoreConfig, u, theta, vth_shift):
 
 
 class Plastic(wiring.Component):
-    """Hebbian update of one lane group.
+    """Hebbian update of one lane group, pipelined (one lane group per cycle).
 
     Parameters
     ----------
@@ -49,6 +63,8 @@ class Plastic(wiring.Component):
 
     Members
     -------
+    Each input is taken, and ``h_new`` is out, in the cycle :data:`STAGE` gives it.
+
     p : In(unsigned(cfg.p_bits))
         Decay factor of the row.
     h : In(lanes_of(cfg, h_bits))
@@ -85,15 +101,27 @@ class Plastic(wiring.Component):
     def elaborate(self, platform):
         cfg = self._cfg
         m = Module()
+
+        def reg(value, name):
+            # Data registers need no reset: the core's valid bits say which hold a group.
+            r = Signal(Value.cast(value).shape(), name=name, reset_less=True)
+            m.d.sync += r.eq(value)
+            return r
+
         lim = self.h_max
+        p2 = reg(self.p, "p2")
         for l in range(cfg.lanes):
-            step = rshift_round(self.beta * self.f[l], cfg.learn_shift)
+            step1 = reg(rshift_round(self.beta * self.f[l], cfg.learn_shift), f"step1_{l}")
+            h2 = reg(self.h[l], f"h2_{l}")
             if cfg.plastic_mask:
-                step = Mux(self.enable[l], step, 0)
-            delta = Mux(self.x, step, 0) if cfg.act_bits == 1 else step * self.x
+                step1 = Mux(self.enable[l], step1, 0)
+            delta = Mux(self.x, step1, 0) if cfg.act_bits == 1 else step1 * self.x
+            delta2 = reg(delta, f"delta2_{l}")
+            delta3 = reg(delta2, f"delta3_{l}")
+            aged3 = reg(aged(cfg, p2, h2), f"aged3_{l}")
             x_bits = cfg.act_bits if cfg.act_bits > 1 else 0
             s = Signal(signed(cfg.h_bits + cfg.beta_bits + fixed.F_BITS + 1 + x_bits),
                        name=f"sum{l}")
-            m.d.comb += s.eq(aged(cfg, self.p, self.h[l]) + delta)
+            m.d.comb += s.eq(aged3 + delta3)
             m.d.comb += self.h_new[l].eq(Mux(s > lim, lim, Mux(s < -lim, -lim, s)))
         return m
