@@ -52,7 +52,7 @@ from glocal.rtl.dendrite import Dendrite, lanes_of
 from glocal.rtl.dendrite import latency as dendrite_latency
 from glocal.rtl.noc import axon_stream, neuron_stream
 from glocal.rtl.plastic import STAGE as PLASTIC_STAGE
-from glocal.rtl.plastic import Plastic, trace_index
+from glocal.rtl.plastic import Plastic, trace_select
 from glocal.rtl.regs import Regs
 from glocal.rtl.soma import LATENCY as SOMA_LATENCY
 from glocal.rtl.soma import Soma
@@ -356,8 +356,9 @@ class Core(wiring.Component):
         # Fixed latency, one lane group per cycle (stage k holds the group issued k cycles
         # before): s1 memory words → α·acc_h and acc_w + bias registered; s2 the current
         # (one add chain) into the soma; s2 + LATENCY (= FIRE_OUT) the soma results: u and
-        # s written, f index, output word into the FIFO; FIRE_OUT + 1 f written. Each stage
-        # holds at most one multiplier or one add chain (docs/core.md, "Fire pipeline").
+        # s written, output word into the FIFO, u − θ; FIRE_OUT + 1 the f index (ROM read);
+        # FIRE_OUT + 2 f written. Each stage holds at most one multiplier or one add chain
+        # (docs/core.md, "Pipelines").
         # A group is issued only if the FIFO has room for it and for the groups ahead of it.
         m.submodules.spike_fifo = spike_fifo = SyncFIFO(width=L * cfg.act_bits
                                                         + max(1, ceil_log2(G)),
@@ -366,16 +367,16 @@ class Core(wiring.Component):
         f_issue = Signal()
         fs = [None] + [{"v": Signal(name=f"f{k}_v"),
                         "g": Signal(range(G), name=f"f{k}_g", reset_less=True)}
-                       for k in range(1, FIRE_OUT + 2)]
+                       for k in range(1, FIRE_OUT + 3)]
         in_flight = sum(fs[k]["v"] for k in range(1, FIRE_OUT + 1))
         room = spike_fifo.level + in_flight < SPIKE_FIFO_DEPTH
         m.d.comb += f_issue.eq(st["fire"] & (fg < G) & room)
         with m.If(f_issue):
             m.d.sync += fg.eq(fg + 1)
         m.d.sync += [fs[1]["v"].eq(f_issue), fs[1]["g"].eq(fg)]
-        for k in range(2, FIRE_OUT + 2):
+        for k in range(2, FIRE_OUT + 3):
             m.d.sync += [fs[k]["v"].eq(fs[k - 1]["v"]), fs[k]["g"].eq(fs[k - 1]["g"])]
-        f_out, f_wr = fs[FIRE_OUT], fs[FIRE_OUT + 1]
+        f_out, f_wr = fs[FIRE_OUT], fs[FIRE_OUT + 2]
         fire_busy = Signal()
         m.d.comb += fire_busy.eq((st["fire"] & (fg < G)) | Cat(f["v"] for f in fs[1:]).any())
 
@@ -403,18 +404,24 @@ class Core(wiring.Component):
                 # A nonzero activation left by an ANN step resets like a spike.
                 soma.i.payload.s.eq(ram["s"].rd.data[l].any()),
                 soma.o.ready.eq(1),
-                f_rd[l].addr.eq(trace_index(m, cfg, soma.o.payload.u, ram["theta"].rd.data[l],
-                                            r.vth_shift)),
             ]
+            # FIRE_OUT: u − θ registered; FIRE_OUT + 1: the f index, its ROM read.
+            diff = Signal(signed(cfg.u_bits + 1), name=f"f{FIRE_OUT + 1}_diff{l}",
+                          reset_less=True)
+            m.d.sync += diff.eq(soma.o.payload.u - ram["theta"].rd.data[l])
+            m.d.comb += f_rd[l].addr.eq(trace_select(m, cfg, diff, r.vth_shift))
             if xb:
                 # ANN mode: no leak (decay 0, so the soma's u is sat(I)), and the output is
                 # the activation, computed beside the soma (the current registered, then
                 # the shift and clamp) and out with it at FIRE_OUT.
-                assert SOMA_LATENCY == 2
                 cur_r = Signal(signed(cfg.i_bits), name=f"f3_current{l}", reset_less=True)
-                act = Signal(cfg.act_bits, name=f"act{l}")
-                out = Signal(cfg.act_bits, name=f"out{l}")
+                act = Signal(cfg.act_bits, name=f"f4_act{l}", reset_less=True)
                 m.d.sync += [cur_r.eq(cur), act.eq(activate(cur_r, r.out_shift, cfg.act_bits))]
+                for k in range(5, FIRE_OUT + 1):    # … delayed to the soma's output stage
+                    act_k = Signal.like(act, name=f"f{k}_act{l}")
+                    m.d.sync += act_k.eq(act)
+                    act = act_k
+                out = Signal(cfg.act_bits, name=f"out{l}")
                 m.d.comb += out.eq(Mux(ann_now, act, soma.o.payload.s))
                 with m.If(ann_now):
                     m.d.comb += soma.decay.eq(0)
@@ -477,7 +484,7 @@ class Core(wiring.Component):
                 wr["t_last"].addr.eq(l_wr["row"]), wr["t_last"].data.eq(l_t),
                 wr["t_last"].en.eq(l_write & l_wr["last"]),
             ]
-            # Fire pipeline: soma results at FIRE_OUT, f one stage later.
+            # Fire pipeline: soma results at FIRE_OUT, f two stages later.
             for l, soma in enumerate(somas):
                 m.d.comb += [wr["u"].data[l].eq(soma.o.payload.u),
                              wr["s"].data[l].eq(outs[l]),

@@ -25,16 +25,16 @@ from glocal.golden.config import CoreConfig
 from glocal.rtl.arith import rshift_round
 from glocal.rtl.dendrite import aged, lanes_of
 
-__all__ = ["STAGE", "Plastic", "trace_index"]
+__all__ = ["STAGE", "Plastic", "trace_index", "trace_select"]
 
 #: The cycle, counted from the one that takes ``beta`` and ``f``, in which `Plastic`
 #: takes each input, and in which ``h_new`` is out (from registers, through the add and
-#: clamp)::
+#: clamp); block-RAM words are registered as read, before any multiplier::
 #:
-#:     0   beta, f            rnd(β·f)                         (multiply)
-#:     1   p, h, x, enable    registered as read; x·E·rnd(β·f)  (block-RAM outputs; x's multiply)
-#:     2                      rnd(P·H)                          (multiply)
-#:     3   h_max → h_new      H̃ + increment, clamp              (add chain)
+#:     0   beta, f            registered
+#:     1   p, h, x, enable    registered; rnd(β·f)                (multiply)
+#:     2                      rnd(P·H); x·E·rnd(β·f)               (multiply each, side by side)
+#:     3   h_max → h_new      H̃ + increment, clamp               (add chain)
 #:
 #: β is per row and f per lane group, both known a stage before P and H, so the core
 #: reads them one stage earlier.
@@ -43,9 +43,14 @@ STAGE = {"beta": 0, "f": 0, "p": 1, "h": 1, "x": 1, "enable": 1, "h_max": 3, "h_
 
 def trace_index(m: Module, cfg: CoreConfig, u, theta, vth_shift):
     """Unsigned 8-bit index into ``F_TABLE`` of the post-synaptic term of one neuron."""
-    half = fixed.F_SIZE // 2
     diff = Signal(signed(cfg.u_bits + 1))
     m.d.comb += diff.eq(u - theta)
+    return trace_select(m, cfg, diff, vth_shift)
+
+
+def trace_select(m: Module, cfg: CoreConfig, diff, vth_shift):
+    """`trace_index` from ``diff = u − θ`` (which a pipeline may register first)."""
+    half = fixed.F_SIZE // 2
     z = Signal(signed(cfg.u_bits + 1))
     shift_bits = max(1, (cfg.vth_shift_range[1] - fixed.F_IN_FRAC).bit_length())
     m.d.comb += z.eq(diff >> (vth_shift - fixed.F_IN_FRAC)[:shift_bits])
@@ -109,15 +114,16 @@ class Plastic(wiring.Component):
             return r
 
         lim = self.h_max
-        p2 = reg(self.p, "p2")
+        # Block-RAM words are registered as read, before any multiplier.
+        beta1, p2, x2 = reg(self.beta, "beta1"), reg(self.p, "p2"), reg(self.x, "x2")
         for l in range(cfg.lanes):
-            step1 = reg(rshift_round(self.beta * self.f[l], cfg.learn_shift), f"step1_{l}")
+            f1 = reg(self.f[l], f"f1_{l}")
+            step2 = reg(rshift_round(beta1 * f1, cfg.learn_shift), f"step2_{l}")
             h2 = reg(self.h[l], f"h2_{l}")
             if cfg.plastic_mask:
-                step1 = Mux(self.enable[l], step1, 0)
-            delta = Mux(self.x, step1, 0) if cfg.act_bits == 1 else step1 * self.x
-            delta2 = reg(delta, f"delta2_{l}")
-            delta3 = reg(delta2, f"delta3_{l}")
+                step2 = Mux(reg(self.enable[l], f"enable2_{l}"), step2, 0)
+            delta = Mux(x2, step2, 0) if cfg.act_bits == 1 else step2 * x2
+            delta3 = reg(delta, f"delta3_{l}")
             aged3 = reg(aged(cfg, p2, h2), f"aged3_{l}")
             x_bits = cfg.act_bits if cfg.act_bits > 1 else 0
             s = Signal(signed(cfg.h_bits + cfg.beta_bits + fixed.F_BITS + 1 + x_bits),
