@@ -248,13 +248,23 @@ class Core(wiring.Component):
             ram["order"].rd.addr.eq(Mux(i_from_common, top - k_common, k_free)),
             ram["order"].rd.en.eq(~i_stall),
         ]
-        i0 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(), "common": Signal()}
+        # ia: the order list read; i0: its row registered, then checked. A block RAM's
+        # output is slow (5.8 ns on the ECP5), too slow to feed the hazard check and the
+        # stall it drives in one cycle. A stall holds both stages: the list's read port
+        # (its enable) keeps ia's row, i0 its registers.
+        ia = {"v": Signal(), "g": Signal(range(G)), "first": Signal(), "common": Signal()}
         with m.If(~i_stall):
-            m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig),
-                         i0["first"].eq((k_free == 0) & (k_common == 0)),
-                         i0["common"].eq(i_from_common)]
-        i_row = Signal(range(A))
-        m.d.comb += i_row.eq(ram["order"].rd.data.row)
+            m.d.sync += [ia["v"].eq(i_issue), ia["g"].eq(ig),
+                         ia["first"].eq((k_free == 0) & (k_common == 0)),
+                         ia["common"].eq(i_from_common)]
+        i0 = {key: Signal.like(sig, name=f"i0_{key}") for key, sig in ia.items()}
+        i0["row"] = Signal(range(A), name="i0_row")
+        i0["x"] = Signal(unsigned(xb), name="i0_x")
+        with m.If(~i_stall):
+            m.d.sync += [i0[key].eq(ia[key]) for key in ia]
+            m.d.sync += [i0["row"].eq(ram["order"].rd.data.row),
+                         i0["x"].eq(ram["order"].rd.data.x)]
+        i_row = i0["row"]
         # Row hazard: read a row only once learn(t) has written it. Learn(t) writes its
         # active rows (``common`` ones) in increasing order, after the refresh row (when it
         # is not active); every other row may be read at once.
@@ -270,14 +280,14 @@ class Core(wiring.Component):
         i2 = {key: Signal.like(sig, name=f"i2_{key}") for key, sig in i1.items()}
         m.d.sync += [i1["v"].eq(i0["v"] & ~i_stall), i1["g"].eq(i0["g"]),
                      i1["first"].eq(i0["first"]), i1["word"].eq(i_word),
-                     i1["hread"].eq(i_hread), i1["x"].eq(ram["order"].rd.data.x)]
+                     i1["hread"].eq(i_hread), i1["x"].eq(i0["x"])]
         m.d.sync += [i2[key].eq(i1[key]) for key in i1]
         # i2 hands the words read to the dendrite; it reads the accumulators one stage
         # before it adds to them (``i_acc``) and the sums are written at its last stage
         # (``i_sum``). The accumulator read port is transparent to the write port, so a
         # lane group integrated on consecutive cycles (G = 1) reads the sum just written:
         # no forwarding path is needed.
-        i_stages = [i0, i1, i2]
+        i_stages = [ia, i0, i1, i2]
         for k in range(3, 3 + dendrite_latency(cfg)):
             i_stages.append(_later(m, i_stages[-1], f"i{k}", ("v", "g", "first")))
         i_acc, i_sum = i_stages[-2], i_stages[-1]
@@ -294,11 +304,17 @@ class Core(wiring.Component):
                 m.d.sync += [lg.eq(0), lk.eq(lk + 1)]
             with m.Else():
                 m.d.sync += lg.eq(lg + 1)
-        l0 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal()}
-        m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg), l0["ref"].eq(l_nohit & (lk == 0)),
-                     l0["final"].eq(lk + 1 == l_rows)]
-        l_row = Signal(range(A))
-        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd.data.row))
+        # la: the active list read; l0: its row registered (as in INTEGRATE, the block
+        # RAM's output feeds only a register).
+        la = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal()}
+        m.d.sync += [la["v"].eq(l_issue), la["g"].eq(lg), la["ref"].eq(l_nohit & (lk == 0)),
+                     la["final"].eq(lk + 1 == l_rows)]
+        l0 = _later(m, la, "l0", la.keys())
+        l0["row"] = Signal(range(A), name="l0_row")
+        l0["x"] = Signal(unsigned(xb), name="l0_x")
+        m.d.sync += [l0["row"].eq(Mux(la["ref"], l_refresh, ram["active"].rd.data.row)),
+                     l0["x"].eq(ram["active"].rd.data.x)]
+        l_row = l0["row"]
         l_word = Signal(range(A * G))
         m.d.comb += [l_word.eq(l_row * G + l0["g"]),
                      l_hread.eq(l0["v"] & (~l_word[0] | (l0["g"] == 0)))]
@@ -310,12 +326,12 @@ class Core(wiring.Component):
                      l1["final"].eq(l0["final"]), l1["hread"].eq(l_hread),
                      l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
                      l1["word"].eq(l_word),
-                     l1["x"].eq(ram["active"].rd.data.x)]
+                     l1["x"].eq(l0["x"])]
         m.d.sync += [l2[key].eq(l1[key]) for key in l1]
         # beta and f go into the plasticity engine at l1 (read at l0), P, H, x and the
         # enables at l2; the new H comes out at ``l_wr``, which writes it, and with it
         # the row's bookkeeping (t_last, touched, l_front, l_ref_wait) moves.
-        l_stages = [l0, l1, l2]
+        l_stages = [la, l0, l1, l2]
         assert PLASTIC_STAGE["beta"] == PLASTIC_STAGE["f"] == 0 and PLASTIC_STAGE["p"] == 1
         for k in range(3, 2 + PLASTIC_STAGE["h_new"]):
             l_stages.append(_later(m, l_stages[-1], f"l{k}",
