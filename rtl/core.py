@@ -49,16 +49,24 @@ from glocal.rtl.axon import Axon
 from glocal.rtl.bus import Control
 from glocal.rtl.bus import Signature as BusSignature
 from glocal.rtl.dendrite import Dendrite, lanes_of
+from glocal.rtl.dendrite import latency as dendrite_latency
 from glocal.rtl.noc import axon_stream, neuron_stream
-from glocal.rtl.plastic import Plastic, trace_index
+from glocal.rtl.plastic import STAGE as PLASTIC_STAGE
+from glocal.rtl.plastic import Plastic, trace_select
 from glocal.rtl.regs import Regs
+from glocal.rtl.soma import LATENCY as SOMA_LATENCY
 from glocal.rtl.soma import Soma
 from glocal.rtl.spram import SinglePort
 
 __all__ = ["Core"]
 
-#: Lane-group spike words FIRE may have waiting for the ``spikes`` stream.
-SPIKE_FIFO_DEPTH = 4
+#: Stage of the fire pipeline at which the soma results (u, s, output word) are out:
+#: stage 2 feeds the soma, which takes ``soma.LATENCY`` cycles.
+FIRE_OUT = 2 + SOMA_LATENCY
+#: Lane-group output words FIRE may have waiting for the ``spikes`` stream; FIRE reserves
+#: room for every group in flight, so the depth must exceed ``FIRE_OUT`` for FIRE to issue
+#: one group per cycle.
+SPIKE_FIFO_DEPTH = 8
 
 
 class _Ram:
@@ -220,9 +228,9 @@ class Core(wiring.Component):
         l_bank = Signal()
         l_ref_wait = Signal()           # the refresh row (not active) is still to be written
         l_front = Signal(range(A + 1))  # every active row below this has been learned
-        l_write = Signal()              # learn writes a lane group of H (stage 2)
-        l2_last = Signal()              # ... the last one of its row
-        l2_row = Signal(range(A))
+        l_write = Signal()              # learn writes a lane group of H (its last stage)
+        l_wr_last = Signal()            # ... the last one of its row
+        l_wr_row = Signal(range(A))
         l_hread = Signal()              # learn reads an H word next cycle
 
         # -- scan: the scanner's rows go to the active list as they are found, marked
@@ -237,8 +245,8 @@ class Core(wiring.Component):
             m.d.comb += t_ram.rd.addr.eq(axon.rows.payload.index)
             with m.If(sc_v & learn_now & (bank == b)):
                 m.d.comb += [t_ram.wr.addr.eq(sc_row), t_ram.wr.data.eq(1), t_ram.wr.en.eq(1)]
-            with m.Elif(l_write & l2_last & (l_bank == b)):
-                m.d.comb += [t_ram.wr.addr.eq(l2_row), t_ram.wr.data.eq(0), t_ram.wr.en.eq(1)]
+            with m.Elif(l_write & l_wr_last & (l_bank == b)):
+                m.d.comb += [t_ram.wr.addr.eq(l_wr_row), t_ram.wr.data.eq(0), t_ram.wr.en.eq(1)]
         sc_common = Mux(l_bank, touched[1].rd.data, touched[0].rd.data)
         n_free = Signal(range(A + 1))   # rows of the order list learn(t) does not write
         n_common = Signal(range(A + 1))  # ... and rows it does
@@ -279,13 +287,23 @@ class Core(wiring.Component):
             ram["order"].rd.addr.eq(Mux(i_from_common, top - k_common, k_free)),
             ram["order"].rd.en.eq(~i_stall),
         ]
-        i0 = {"v": Signal(), "g": Signal(range(G)), "first": Signal(), "common": Signal()}
+        # ia: the order list read; i0: its row registered, then checked. A block RAM's
+        # output is slow (5.8 ns on the ECP5), too slow to feed the hazard check and the
+        # stall it drives in one cycle. A stall holds both stages: the list's read port
+        # (its enable) keeps ia's row, i0 its registers.
+        ia = {"v": Signal(), "g": Signal(range(G)), "first": Signal(), "common": Signal()}
         with m.If(~i_stall):
-            m.d.sync += [i0["v"].eq(i_issue), i0["g"].eq(ig),
-                         i0["first"].eq((k_free == 0) & (k_common == 0)),
-                         i0["common"].eq(i_from_common)]
-        i_row = Signal(range(A))
-        m.d.comb += i_row.eq(ram["order"].rd.data.row)
+            m.d.sync += [ia["v"].eq(i_issue), ia["g"].eq(ig),
+                         ia["first"].eq((k_free == 0) & (k_common == 0)),
+                         ia["common"].eq(i_from_common)]
+        i0 = {key: Signal.like(sig, name=f"i0_{key}") for key, sig in ia.items()}
+        i0["row"] = Signal(range(A), name="i0_row")
+        i0["x"] = Signal(unsigned(xb), name="i0_x")
+        with m.If(~i_stall):
+            m.d.sync += [i0[key].eq(ia[key]) for key in ia]
+            m.d.sync += [i0["row"].eq(ram["order"].rd.data.row),
+                         i0["x"].eq(ram["order"].rd.data.x)]
+        i_row = i0["row"]
         # Row hazard: read a row only once learn(t) has written it. Learn(t) writes its
         # active rows (``common`` ones) in increasing order, after the refresh row (when it
         # is not active); every other row may be read at once.
@@ -305,10 +323,19 @@ class Core(wiring.Component):
         i2 = {key: Signal.like(sig, name=f"i2_{key}") for key, sig in i1.items()}
         m.d.sync += [i1["v"].eq(i0["v"] & ~i_stall), i1["g"].eq(i0["g"]),
                      i1["first"].eq(i0["first"]), i1["word"].eq(i_word),
-                     i1["hread"].eq(i_hread), i1["x"].eq(ram["order"].rd.data.x)]
+                     i1["hread"].eq(i_hread), i1["x"].eq(i0["x"])]
         m.d.sync += [i2[key].eq(i1[key]) for key in i1]
+        # i2 hands the words read to the dendrite; it reads the accumulators one stage
+        # before it adds to them (``i_acc``) and the sums are written at its last stage
+        # (``i_sum``). The accumulator read port is transparent to the write port, so a
+        # lane group integrated on consecutive cycles (G = 1) reads the sum just written:
+        # no forwarding path is needed.
+        i_stages = [ia, i0, i1, i2]
+        for k in range(3, 3 + dendrite_latency(cfg)):
+            i_stages.append(_later(m, i_stages[-1], f"i{k}", ("v", "g", "first")))
+        i_acc, i_sum = i_stages[-2], i_stages[-1]
         i_busy = Signal()
-        m.d.comb += i_busy.eq(has_free | has_common | i0["v"] | i1["v"] | i2["v"])
+        m.d.comb += i_busy.eq(has_free | has_common | Cat(i["v"] for i in i_stages).any())
 
         # -- learn pipeline: list → t_last → P, H, beta, f → H, t_last -----------------------
         lk = Signal(range(A + 2))
@@ -321,12 +348,21 @@ class Core(wiring.Component):
                 m.d.sync += [lg.eq(0), lk.eq(lk + 1)]
             with m.Else():
                 m.d.sync += lg.eq(lg + 1)
-        l0 = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal()}
+        # la: the active list read; l0: its row registered (as in INTEGRATE, the block
+        # RAM's output feeds only a register). ``l_hold`` (single port) holds both, and
+        # the list's read port (its enable) keeps la's row.
+        la = {"v": Signal(), "g": Signal(range(G)), "ref": Signal(), "final": Signal()}
         with m.If(~l_hold):
-            m.d.sync += [l0["v"].eq(l_issue), l0["g"].eq(lg),
-                         l0["ref"].eq(l_nohit & (lk == 0)), l0["final"].eq(lk + 1 == l_rows)]
-        l_row = Signal(range(A))
-        m.d.comb += l_row.eq(Mux(l0["ref"], l_refresh, ram["active"].rd.data.row))
+            m.d.sync += [la["v"].eq(l_issue), la["g"].eq(lg),
+                         la["ref"].eq(l_nohit & (lk == 0)), la["final"].eq(lk + 1 == l_rows)]
+        l0 = {key: Signal.like(sig, name=f"l0_{key}") for key, sig in la.items()}
+        l0["row"] = Signal(range(A), name="l0_row")
+        l0["x"] = Signal(unsigned(xb), name="l0_x")
+        with m.If(~l_hold):
+            m.d.sync += [l0[key].eq(la[key]) for key in la]
+            m.d.sync += [l0["row"].eq(Mux(la["ref"], l_refresh, ram["active"].rd.data.row)),
+                         l0["x"].eq(ram["active"].rd.data.x)]
+        l_row = l0["row"]
         l_word = Signal(range(A * G))
         m.d.comb += [l_word.eq(l_row * G + l0["g"]),
                      l_hread.eq(l0["v"] & (~l_word[0] | (l0["g"] == 0)))]
@@ -338,20 +374,31 @@ class Core(wiring.Component):
                      l1["final"].eq(l0["final"]), l1["hread"].eq(l_hread),
                      l1["last"].eq(l0["g"] == G - 1), l1["row"].eq(l_row),
                      l1["word"].eq(l_word),
-                     l1["x"].eq(ram["active"].rd.data.x)]
+                     l1["x"].eq(l0["x"])]
         m.d.sync += [l2[key].eq(l1[key]) for key in l1]
-        m.d.comb += [l_write.eq(l_run & l2["v"]), l2_last.eq(l2["last"]), l2_row.eq(l2["row"])]
-        with m.If(l_write & l2["last"]):
-            with m.If(l2["ref"]):
+        # beta and f go into the plasticity engine at l1 (read at l0), P, H, x and the
+        # enables at l2; the new H comes out at ``l_wr``, which writes it, and with it
+        # the row's bookkeeping (t_last, touched, l_front, l_ref_wait) moves.
+        l_stages = [la, l0, l1, l2]
+        assert PLASTIC_STAGE["beta"] == PLASTIC_STAGE["f"] == 0 and PLASTIC_STAGE["p"] == 1
+        for k in range(3, 2 + PLASTIC_STAGE["h_new"]):
+            l_stages.append(_later(m, l_stages[-1], f"l{k}",
+                                   ("v", "ref", "final", "last", "row", "word", "hread")))
+        l_wr = l_stages[-1]
+        m.d.comb += [l_write.eq(l_run & l_wr["v"]), l_wr_last.eq(l_wr["last"]),
+                     l_wr_row.eq(l_wr["row"])]
+        with m.If(l_write & l_wr["last"]):
+            with m.If(l_wr["ref"]):
                 m.d.sync += l_ref_wait.eq(0)
-            with m.Elif(l2["final"]):
+            with m.Elif(l_wr["final"]):
                 m.d.sync += l_front.eq(A)
             with m.Else():
-                m.d.sync += l_front.eq(l2["row"] + 1)
+                m.d.sync += l_front.eq(l_wr["row"] + 1)
         l_pending = Const(0)
         if sp:
-            h_write, l_pending = self._hebb_writes(m, l2, plas.h_new, l_hread, l_hold)
-        with m.If(l_run & ~l_issue & ~l0["v"] & ~l1["v"] & ~l2["v"] & ~l_pending):
+            h_write, l_pending = self._hebb_writes(m, l_wr, len(l_stages) - 2, plas.h_new,
+                                                   l_hread, l_hold)
+        with m.If(l_run & ~l_issue & ~Cat(st_["v"] for st_ in l_stages).any() & ~l_pending):
             m.d.sync += l_run.eq(0)
 
         m.d.comb += [
@@ -360,7 +407,7 @@ class Core(wiring.Component):
             dend.h.eq(self._h_group(m, ram["hebb"].rd.data, i2)),
             dend.acc_w.eq(ram["acc_w"].rd.data),
             dend.acc_h.eq(ram["acc_h"].rd.data),
-            dend.first.eq(i2["first"]),
+            dend.first.eq(i_sum["first"]),
             dend.x.eq(i2["x"] if xb else 1),
             plas.p.eq(ram["p_table"].rd2.data),
             plas.h.eq(self._h_group(m, ram["hebb"].rd.data, l2)),
@@ -374,63 +421,82 @@ class Core(wiring.Component):
             m.d.comb += plas.enable.eq(ram["enable"].rd.data)
 
         # -- fire pipeline -------------------------------------------------------------------
-        # Spike words leave at stage 2 into the spike FIFO; a group is issued only if the
-        # FIFO has room for it and for the groups ahead of it.
+        # Fixed latency, one lane group per cycle (stage k holds the group issued k cycles
+        # before): s1 memory words → α·acc_h and acc_w + bias registered; s2 the current
+        # (one add chain) into the soma; s2 + LATENCY (= FIRE_OUT) the soma results: u and
+        # s written, output word into the FIFO, u − θ; FIRE_OUT + 1 the f index (ROM read);
+        # FIRE_OUT + 2 f written. Each stage holds at most one multiplier or one add chain
+        # (docs/core.md, "Pipelines").
+        # A group is issued only if the FIFO has room for it and for the groups ahead of it.
         m.submodules.spike_fifo = spike_fifo = SyncFIFO(width=L * cfg.act_bits
                                                         + max(1, ceil_log2(G)),
                                                         depth=SPIKE_FIFO_DEPTH)
         fg = Signal(range(G + 1))
         f_issue = Signal()
-        f1_v, f2_v = Signal(), Signal()
-        room = spike_fifo.level + f1_v + f2_v < SPIKE_FIFO_DEPTH
+        fs = [None] + [{"v": Signal(name=f"f{k}_v"),
+                        "g": Signal(range(G), name=f"f{k}_g", reset_less=True)}
+                       for k in range(1, FIRE_OUT + 3)]
+        in_flight = sum(fs[k]["v"] for k in range(1, FIRE_OUT + 1))
+        room = spike_fifo.level + in_flight < SPIKE_FIFO_DEPTH
         m.d.comb += f_issue.eq(st["fire"] & (fg < G) & room)
         with m.If(f_issue):
             m.d.sync += fg.eq(fg + 1)
-        f1 = {"v": Signal(), "g": Signal(range(G))}
-        f2 = {"v": Signal(), "g": Signal(range(G)), "theta": Signal(lanes_of(cfg, cfg.theta_bits))}
-        f3 = {"v": Signal(), "g": Signal(range(G))}
-        m.d.sync += [f1["v"].eq(f_issue), f1["g"].eq(fg),
-                     f2["v"].eq(f1["v"]), f2["g"].eq(f1["g"]),
-                     f2["theta"].eq(ram["theta"].rd.data),
-                     f3["v"].eq(f2["v"]), f3["g"].eq(f2["g"])]
-        m.d.comb += [f1_v.eq(f1["v"]), f2_v.eq(f2["v"])]
+        m.d.sync += [fs[1]["v"].eq(f_issue), fs[1]["g"].eq(fg)]
+        for k in range(2, FIRE_OUT + 3):
+            m.d.sync += [fs[k]["v"].eq(fs[k - 1]["v"]), fs[k]["g"].eq(fs[k - 1]["g"])]
+        f_out, f_wr = fs[FIRE_OUT], fs[FIRE_OUT + 2]
         fire_busy = Signal()
-        m.d.comb += fire_busy.eq((st["fire"] & (fg < G)) | f1["v"] | f2["v"] | f3["v"])
+        m.d.comb += fire_busy.eq((st["fire"] & (fg < G)) | Cat(f["v"] for f in fs[1:]).any())
 
         any_active = Signal()
         m.d.comb += any_active.eq(n_active != 0)
-        outs = []           # each lane's output at stage 2: a spike, or an ANN activation
+        outs = []           # each lane's output at FIRE_OUT: a spike, or an ANN activation
         for l, soma in enumerate(somas):
+            # s1: the accumulators (zero when no row was integrated) and bias.
             acc_w = Mux(any_active, ram["acc_w"].rd.data[l], 0)
             acc_h = Mux(any_active, ram["acc_h"].rd.data[l], 0)
+            wb_next, ah_next = acc_w + ram["bias"].rd.data[l], r.alpha * acc_h
+            wb = Signal(wb_next.shape(), name=f"f2_wb{l}", reset_less=True)
+            ah = Signal(ah_next.shape(), name=f"f2_ah{l}", reset_less=True)
+            m.d.sync += [wb.eq(wb_next), ah.eq(ah_next)]
+            # s2: I = acc_w + bias + rnd(α·acc_h), u and s (read a stage later), into the
+            # soma.
             cur = Signal(signed(cfg.i_bits), name=f"current{l}")
-            m.d.comb += cur.eq(acc_w + ram["bias"].rd.data[l]
-                               + rshift_round(r.alpha * acc_h, cfg.alpha_frac))
+            m.d.comb += cur.eq(wb + rshift_round(ah, cfg.alpha_frac))
             m.d.comb += [
                 soma.vth_shift.eq(r.vth_shift),
                 soma.decay.eq(r.decay),
-                soma.i.valid.eq(f1["v"]),
+                soma.i.valid.eq(fs[2]["v"]),
                 soma.i.payload.current.eq(cur),
                 soma.i.payload.u.eq(ram["u"].rd.data[l]),
                 # A nonzero activation left by an ANN step resets like a spike.
                 soma.i.payload.s.eq(ram["s"].rd.data[l].any()),
                 soma.o.ready.eq(1),
-                f_rd[l].addr.eq(trace_index(m, cfg, soma.o.payload.u, f2["theta"][l],
-                                            r.vth_shift)),
             ]
+            # FIRE_OUT: u − θ registered; FIRE_OUT + 1: the f index, its ROM read.
+            diff = Signal(signed(cfg.u_bits + 1), name=f"f{FIRE_OUT + 1}_diff{l}",
+                          reset_less=True)
+            m.d.sync += diff.eq(soma.o.payload.u - ram["theta"].rd.data[l])
+            m.d.comb += f_rd[l].addr.eq(trace_select(m, cfg, diff, r.vth_shift))
             if xb:
                 # ANN mode: no leak (decay 0, so the soma's u is sat(I)), and the output is
-                # the activation, computed beside the soma and registered with it.
-                act = Signal(cfg.act_bits, name=f"act{l}")
+                # the activation, computed beside the soma (the current registered, then
+                # the shift and clamp) and out with it at FIRE_OUT.
+                cur_r = Signal(signed(cfg.i_bits), name=f"f3_current{l}", reset_less=True)
+                act = Signal(cfg.act_bits, name=f"f4_act{l}", reset_less=True)
+                m.d.sync += [cur_r.eq(cur), act.eq(activate(cur_r, r.out_shift, cfg.act_bits))]
+                for k in range(5, FIRE_OUT + 1):    # … delayed to the soma's output stage
+                    act_k = Signal.like(act, name=f"f{k}_act{l}")
+                    m.d.sync += act_k.eq(act)
+                    act = act_k
                 out = Signal(cfg.act_bits, name=f"out{l}")
-                m.d.sync += act.eq(activate(cur, r.out_shift, cfg.act_bits))
                 m.d.comb += out.eq(Mux(ann_now, act, soma.o.payload.s))
                 with m.If(ann_now):
                     m.d.comb += soma.decay.eq(0)
                 outs.append(out)
             else:
                 outs.append(soma.o.payload.s)
-        spike_pending = self._spike_stream(m, spike_fifo, outs, f2["v"], f2["g"])
+        spike_pending = self._spike_stream(m, spike_fifo, outs, f_out["v"], f_out["g"])
 
         # -- memory ports: the bus owns them while idle, the passes otherwise -----------------
         # The passes own the memory ports while they run; a step is busy until its last
@@ -463,24 +529,29 @@ class Core(wiring.Component):
                 rd["p_table"].addr.eq((r.t - rd["t_last"].data)[:cfg.ts_bits]),
                 rd["weight"].addr.eq(i1["word"]),
                 rd["hebb"].addr.eq(Mux(l1["v"] & l1["hread"], l1["word"], i1["word"]) >> 1),
-                rd["beta"].addr.eq(l1["row"]),
-                rd["f"].addr.eq(l1["g"]),
+                # beta and f one stage ahead of P and H (see Plastic's STAGE).
+                rd["beta"].addr.eq(l_row),
+                rd["f"].addr.eq(l0["g"]),
             ]
             if "enable" in ram:
                 m.d.comb += rd["enable"].addr.eq(l1["word"])
             with m.If(st["fire"]):
-                for name in ("acc_w", "acc_h", "bias", "theta", "u", "s"):
+                # Each word is read the stage before the one that uses it: no register
+                # carries it down the pipeline.
+                for name in ("acc_w", "acc_h", "bias"):
                     m.d.comb += rd[name].addr.eq(fg)
+                m.d.comb += [rd["u"].addr.eq(fs[1]["g"]), rd["s"].addr.eq(fs[1]["g"]),
+                             rd["theta"].addr.eq(fs[FIRE_OUT - 1]["g"])]
             with m.Else():
-                m.d.comb += [rd["acc_w"].addr.eq(i1["g"]), rd["acc_h"].addr.eq(i1["g"])]
-            integ_wr = st["integ"] & i2["v"]
+                m.d.comb += [rd["acc_w"].addr.eq(i_acc["g"]), rd["acc_h"].addr.eq(i_acc["g"])]
+            integ_wr = st["integ"] & i_sum["v"]
             m.d.comb += [
-                wr["acc_w"].addr.eq(i2["g"]), wr["acc_w"].data.eq(dend.sum_w),
+                wr["acc_w"].addr.eq(i_sum["g"]), wr["acc_w"].data.eq(dend.sum_w),
                 wr["acc_w"].en.eq(integ_wr.replicate(L)),
-                wr["acc_h"].addr.eq(i2["g"]), wr["acc_h"].data.eq(dend.sum_h),
+                wr["acc_h"].addr.eq(i_sum["g"]), wr["acc_h"].data.eq(dend.sum_h),
                 wr["acc_h"].en.eq(integ_wr.replicate(L)),
-                wr["t_last"].addr.eq(l2["row"]), wr["t_last"].data.eq(l_t),
-                wr["t_last"].en.eq(l_write & l2["last"]),
+                wr["t_last"].addr.eq(l_wr["row"]), wr["t_last"].data.eq(l_t),
+                wr["t_last"].en.eq(l_write & l_wr["last"]),
             ]
             if sp:
                 # Read enables: a pass reads W or H only in the cycles whose data it uses.
@@ -492,24 +563,24 @@ class Core(wiring.Component):
                 ]
             else:
                 m.d.comb += [
-                    wr["hebb"].addr.eq(l2["word"] >> 1),
+                    wr["hebb"].addr.eq(l_wr["word"] >> 1),
                     wr["hebb"].data.eq(Cat(plas.h_new, plas.h_new)),
-                    wr["hebb"].en.eq(Mux(l2["word"][0], Cat(C(0, L), l_write.replicate(L)),
+                    wr["hebb"].en.eq(Mux(l_wr["word"][0], Cat(C(0, L), l_write.replicate(L)),
                                          l_write.replicate(L))),
                 ]
-            # Fire pipeline: soma results at stage 2, f at stage 3.
+            # Fire pipeline: soma results at FIRE_OUT, f two stages later.
             for l, soma in enumerate(somas):
                 m.d.comb += [wr["u"].data[l].eq(soma.o.payload.u),
                              wr["s"].data[l].eq(outs[l]),
                              wr["f"].data[l].eq(f_rd[l].data)]
             m.d.comb += [
-                wr["u"].addr.eq(f2["g"]), wr["u"].en.eq(f2["v"].replicate(L)),
-                wr["s"].addr.eq(f2["g"]), wr["s"].en.eq(f2["v"].replicate(L)),
-                wr["f"].addr.eq(f3["g"]), wr["f"].en.eq(f3["v"].replicate(L)),
+                wr["u"].addr.eq(f_out["g"]), wr["u"].en.eq(f_out["v"].replicate(L)),
+                wr["s"].addr.eq(f_out["g"]), wr["s"].en.eq(f_out["v"].replicate(L)),
+                wr["f"].addr.eq(f_wr["g"]), wr["f"].en.eq(f_wr["v"].replicate(L)),
             ]
 
         # -- counters ------------------------------------------------------------------------
-        with m.If(f2["v"]):
+        with m.If(f_out["v"]):
             m.d.comb += regs.add_spikes_out.eq(sum(out.any() for out in outs))
         with m.If(l_write):
             m.d.comb += regs.add_plastic_updates.eq(L)
@@ -567,38 +638,44 @@ class Core(wiring.Component):
                     m.next = "IDLE"
         return m
 
-    def _hebb_writes(self, m, l2, h_new, l_hread, l_hold):
+    def _hebb_writes(self, m, l_wr, k, h_new, l_hread, l_hold):
         """Single-port H: LEARN's updated lane groups, merged into one write per word.
 
-        A word read at cycle ``c`` (its first lane group at stage 1) is written at ``c + 3``,
-        whole (two groups) or the half LEARN has (a group alone in its word: a row's first
-        or last group when ``G`` is odd). Stage 0 holds a group that would read in a cycle
-        with a write (``l_hold``), so reads and writes never meet. With ``G`` even a
+        ``l_wr`` is the stage ``k`` at which ``h_new`` is out. A word read at cycle ``c``
+        (its first lane group at stage 1) is written at ``c + k + 1``, whole (two groups)
+        or the half LEARN has (a group alone in its word: a row's first or last group when
+        ``G`` is odd). Stage 0 holds a group that would read in a cycle with a write
+        (``l_hold``), so reads and writes never meet. With ``k`` even and ``G`` even a
         word is read every second cycle and written in the others: no cycle is lost.
 
         Returns the write (``v``, ``addr``, ``data``, ``en``) and a signal that is high
         while a group is still to be written.
         """
+        assert k % 2 == 0, "the write must fall between two reads of the word pairs"
         L, hb = self._cfg.lanes, self._cfg.h_bits
-        l3 = {"v": Signal(name="l3_v"), "hread": Signal(name="l3_hread"),
-              "word": Signal.like(l2["word"], name="l3_word"), "h": Signal(L * hb, name="l3_h")}
-        m.d.sync += [l3["v"].eq(l2["v"]), l3["hread"].eq(l2["hread"]),
-                     l3["word"].eq(l2["word"]), l3["h"].eq(h_new)]
-        write = {"v": Signal(name="hw_v"), "addr": Signal(len(l2["word"]) - 1, name="hw_addr"),
+        nxt = {"v": Signal(name=f"l{k + 1}_v"), "hread": Signal(name=f"l{k + 1}_hread"),
+               "word": Signal.like(l_wr["word"], name=f"l{k + 1}_word"),
+               "h": Signal(L * hb, name=f"l{k + 1}_h")}
+        m.d.sync += [nxt["v"].eq(l_wr["v"]), nxt["hread"].eq(l_wr["hread"]),
+                     nxt["word"].eq(l_wr["word"]), nxt["h"].eq(h_new)]
+        write = {"v": Signal(name="hw_v"),
+                 "addr": Signal(len(l_wr["word"]) - 1, name="hw_addr"),
                  "data": Signal(2 * L * hb, name="hw_data"), "en": Signal(2 * L, name="hw_en")}
-        # At stage 3 the group that read the word; beside it, at stage 2, its partner (the
-        # upper half) if it has one: a group that does not read follows its partner at once.
-        partner = l2["v"] & ~l2["hread"]
-        upper = l3["word"][0]
+        # At stage k + 1 the group that read the word; beside it, at stage k, its partner
+        # (the upper half) if it has one: a group that does not read follows its partner
+        # at once.
+        partner = l_wr["v"] & ~l_wr["hread"]
+        upper = nxt["word"][0]
         m.d.sync += [
-            write["v"].eq(l3["v"] & l3["hread"]),
-            write["addr"].eq(l3["word"] >> 1),
-            write["data"].eq(Cat(l3["h"], Mux(upper, l3["h"], h_new))),
+            write["v"].eq(nxt["v"] & nxt["hread"]),
+            write["addr"].eq(nxt["word"] >> 1),
+            write["data"].eq(Cat(nxt["h"], Mux(upper, nxt["h"], h_new))),
             write["en"].eq(Cat((~upper).replicate(L), (upper | partner).replicate(L))),
         ]
-        m.d.comb += l_hold.eq(l_hread & l3["v"] & l3["hread"])
+        # Stage 0's group would read next cycle, when the write of stage k + 1's goes in.
+        m.d.comb += l_hold.eq(l_hread & nxt["v"] & nxt["hread"])
         pending = Signal()
-        m.d.comb += pending.eq(l3["v"] | write["v"])
+        m.d.comb += pending.eq(nxt["v"] | write["v"])
         return write, pending
 
     def _h_group(self, m, word, stage):
@@ -720,6 +797,13 @@ class Core(wiring.Component):
                     m.d.comb += mem.rdata.eq(data)
             with m.Case(Region.AXON):
                 m.d.comb += mem.rdata.eq(axon.peek_data)
+
+
+def _later(m, stage, name, keys):
+    """The ``keys`` of a pipeline stage's signals, registered: the stage after it."""
+    nxt = {key: Signal.like(stage[key], name=f"{name}_{key}") for key in keys}
+    m.d.sync += [nxt[key].eq(stage[key]) for key in keys]
+    return nxt
 
 
 #: Memories the bus reaches, by region (REGS is the register file, AXON the axon block).

@@ -12,20 +12,23 @@ multipliers here), ``1 .. 2**act_bits − 1`` otherwise (``lanes`` multipliers o
 ``w_bits × act_bits`` and of ``h_bits × act_bits``).
 
 ``first`` marks the first active row of a step: the accumulators' old contents are then
-ignored, which spares a clearing pass. The block is combinational; the core registers
-around it (memory read → this → accumulator write, one lane group per cycle).
+ignored, which spares a clearing pass. The block is a pipeline, one lane group per cycle,
+with no more than one multiplier or one add chain in a stage: the memory words are
+registered as read, then aged (and scaled by ``x``), and the accumulators, read by the
+core one cycle before, are added to in the last stage (`latency`), whose sums the core
+writes back.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from glocal.golden.config import CoreConfig
 from glocal.rtl.arith import rshift_round
 
-__all__ = ["Dendrite", "lanes_of"]
+__all__ = ["Dendrite", "lanes_of", "latency"]
 
 
 def lanes_of(cfg: CoreConfig, bits: int, *, sign: bool = True) -> data.ArrayLayout:
@@ -38,8 +41,20 @@ def aged(cfg: CoreConfig, p, h):
     return rshift_round(p * h, cfg.p_frac)[:cfg.h_bits].as_signed()
 
 
+def latency(cfg: CoreConfig) -> int:
+    """Cycles from `Dendrite` taking ``p``, ``w``, ``h``, ``x`` to taking ``acc_w``,
+    ``acc_h``, ``first`` (its sums are out in that cycle)::
+
+        0   p, w, h, x                 registered as read (block-RAM outputs)
+        1   rnd(P·H); x·W              (multiply)
+        2   x·H̃                        (multiply; only with act_bits > 1)
+        L   acc + x·W, acc + x·H̃      (add chain; the sums out)
+    """
+    return 2 + (cfg.act_bits > 1)
+
+
 class Dendrite(wiring.Component):
-    """Aging and accumulation of one lane group.
+    """Aging and accumulation of one lane group, pipelined (`latency`).
 
     Parameters
     ----------
@@ -47,6 +62,9 @@ class Dendrite(wiring.Component):
 
     Members
     -------
+    ``p``, ``w``, ``h`` and ``x`` are taken in one cycle, ``acc_w``, ``acc_h`` and
+    ``first`` `latency` cycles later, in the cycle the sums and ``h_aged`` are out.
+
     p : In(unsigned(cfg.p_bits))
         Decay factor of the row, ``P[(t − t_last[i]) mod 2**ts_bits]``.
     w, h : In(lanes_of(cfg, w_bits / h_bits))
@@ -82,11 +100,23 @@ class Dendrite(wiring.Component):
     def elaborate(self, platform):
         cfg = self._cfg
         m = Module()
+
+        def reg(value, name):
+            # Data registers need no reset: the core's valid bits say which hold a group.
+            r = Signal(Value.cast(value).shape(), name=name, reset_less=True)
+            m.d.sync += r.eq(value)
+            return r
+
+        p1, x1 = reg(self.p, "p1"), reg(self.x, "x1")
+        x2 = reg(x1, "x2")
         for l in range(cfg.lanes):
-            h_aged = aged(cfg, self.p, self.h[l])
-            w, h = self.w[l], h_aged
+            w1, h1 = reg(self.w[l], f"w1_{l}"), reg(self.h[l], f"h1_{l}")
+            h_aged = reg(aged(cfg, p1, h1), f"aged2_{l}")
+            w = reg(w1 * x1 if cfg.act_bits > 1 else w1, f"w2_{l}")
+            h = h_aged
             if cfg.act_bits > 1:
-                w, h = w * self.x, h * self.x
+                h_aged, w, h = reg(h_aged, f"aged3_{l}"), reg(w, f"w3_{l}"), \
+                    reg(h_aged * x2, f"h3_{l}")
             m.d.comb += [
                 self.h_aged[l].eq(h_aged),
                 self.sum_w[l].eq(Mux(self.first, 0, self.acc_w[l]) + w),

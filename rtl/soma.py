@@ -6,20 +6,32 @@ Computes, per :func:`glocal.golden.reference.reset` / ``charge`` / ``fire``::
     u' = sat(rnd(decay·v) + I, u_bits)       # leak, integrate, saturate
     s' = u' ≥ 2**vth_shift                   # fire
 
-A single registered stage with a stream on each side; a core instantiates ``lanes`` of
-them side by side.
+Four registered stages with a stream on each side, so that no stage holds more than one
+multiplier or one add chain (the soma is on FIRE's path, which set the core's clock)::
+
+    stage 1   v = u − s·2**vth_shift                     (subtract)
+    stage 2   decay·v                                    (multiply)
+    stage 3   rnd(decay·v) + I                           (add chain)
+    stage 4   saturate, ≥ V_th                           (compares, side by side)
+
+Latency is four cycles (:data:`LATENCY`); one neuron per cycle. A core instantiates
+``lanes`` of them side by side.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from glocal.golden import fixed
 from glocal.golden.config import CoreConfig
 from glocal.rtl.arith import rshift_round, saturate
 
-__all__ = ["Soma", "soma_in_layout", "soma_out_layout"]
+__all__ = ["LATENCY", "Soma", "soma_in_layout", "soma_out_layout"]
+
+#: Cycles from a neuron taken on ``i`` to its result on ``o`` (without back-pressure).
+LATENCY = 4
 
 
 def soma_in_layout(cfg: CoreConfig) -> data.StructLayout:
@@ -40,7 +52,7 @@ def soma_out_layout(cfg: CoreConfig) -> data.StructLayout:
 
 
 class Soma(wiring.Component):
-    """LIF soma lane.
+    """LIF soma lane, a four-stage pipeline.
 
     Parameters
     ----------
@@ -52,11 +64,12 @@ class Soma(wiring.Component):
     i : In(stream.Signature(soma_in_layout(cfg)))
         Neurons to update, one per transfer.
     o : Out(stream.Signature(soma_out_layout(cfg)))
-        Updated neurons, in input order, one cycle later.
+        Updated neurons, in input order, :data:`LATENCY` cycles later.
     vth_shift : In(unsigned)
-        Threshold exponent register, held stable while neurons flow.
+        Threshold exponent register, sampled with each neuron as it is taken.
     decay : In(unsigned(cfg.decay_bits))
-        Leak factor register with ``cfg.decay_frac`` fractional bits.
+        Leak factor register with ``cfg.decay_frac`` fractional bits, sampled with each
+        neuron as it is taken.
     """
 
     def __init__(self, *, cfg: CoreConfig):
@@ -72,23 +85,47 @@ class Soma(wiring.Component):
         cfg = self._cfg
         m = Module()
 
-        vth = Signal(unsigned(cfg.u_bits))
-        m.d.comb += vth.eq(1 << self.vth_shift)
-
-        # v needs one bit more than u: a host may load s = 1 with u < V_th.
-        v = Signal(signed(cfg.u_bits + 1))
-        m.d.comb += v.eq(self.i.payload.u - (self.i.payload.s * vth))
-
-        u = Signal(signed(cfg.u_bits))
-        leaked = rshift_round(v * self.decay, cfg.decay_frac)
-        m.d.comb += u.eq(saturate(leaked + self.i.payload.current, cfg.u_bits))
-
+        # All stages move together: the pipeline advances unless its output is refused.
         advance = ~self.o.valid | self.o.ready
         m.d.comb += self.i.ready.eq(advance)
+
+        def stage(value, name):
+            # Data registers need no reset (valid has one): cheaper to pack on an FPGA.
+            r = Signal(Value.cast(value).shape(), name=name, reset_less=True)
+            with m.If(advance):
+                m.d.sync += r.eq(value)
+            return r
+
+        valid = self.i.valid
+        for k in range(1, LATENCY):
+            valid = stage(valid, f"s{k}_valid")
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(valid)
+
+        # The threshold, the leak factor and the current travel with their neuron.
+        vth = Signal(unsigned(cfg.u_bits))
+        m.d.comb += vth.eq(1 << self.vth_shift)
+        vth1, decay1, current1 = (stage(vth, "s1_vth"), stage(self.decay, "s1_decay"),
+                                  stage(self.i.payload.current, "s1_current"))
+        vth2, current2 = stage(vth1, "s2_vth"), stage(current1, "s2_current")
+        vth3 = stage(vth2, "s3_vth")
+
+        # -- stage 1: soft reset. v needs one bit more than u: a host may load s = 1 with
+        # u < V_th.
+        v = Signal(signed(cfg.u_bits + 1))
+        m.d.comb += v.eq(self.i.payload.u - (self.i.payload.s * vth))
+        v1 = stage(v, "s1_v")
+        # -- stage 2: leak product
+        product2 = stage(v1 * decay1, "s2_product")
+        # -- stage 3: round and integrate
+        sum3 = stage(rshift_round(product2, cfg.decay_frac) + current2, "s3_sum")
+        # -- stage 4: saturate and fire; the threshold compares the sum, beside the
+        # saturation (a sum above the range fires as the saturated u would).
+        u = saturate(sum3, cfg.u_bits)
+        hi = fixed.smax(cfg.u_bits)
         with m.If(advance):
             m.d.sync += [
-                self.o.valid.eq(self.i.valid),
                 self.o.payload.u.eq(u),
-                self.o.payload.s.eq(u >= vth),
+                self.o.payload.s.eq(Mux(sum3 > hi, hi >= vth3, sum3 >= vth3)),
             ]
         return m

@@ -136,7 +136,7 @@ def test_back_to_back_steps_overlap_learning_and_equal_reference(cfg, seed, sing
         + counters["CYC_LEARN"]
 
 
-@pytest.mark.parametrize("neurons,extra", [(32, 1), (8, 1), (3, 10), (1, 8)])
+@pytest.mark.parametrize("neurons,extra", [(32, 1), (8, 1), (3, 10), (1, 7)])
 def test_single_port_learning_costs_one_cycle_a_pass_with_an_even_group_count(neurons, extra):
     """LEARN's cycles with single-port H against block RAM: one more a pass (the merged
     word's write stage) when each row is whole words (``G`` even); with ``G`` odd a word

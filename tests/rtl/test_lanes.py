@@ -9,8 +9,8 @@ from amaranth.sim import Simulator
 
 from glocal.golden import fixed, reference
 from glocal.golden.config import CoreConfig
-from glocal.rtl.dendrite import Dendrite
-from glocal.rtl.plastic import Plastic, trace_index
+from glocal.rtl.dendrite import Dendrite, latency
+from glocal.rtl.plastic import STAGE, Plastic, trace_index
 from glocal.sim.vectors import spread
 
 CONFIGS = {
@@ -33,6 +33,30 @@ def simulate(dut, vectors, outputs):
             await ctx.delay(1e-6)
 
     sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    return got
+
+
+def simulate_pipeline(dut, vectors, outputs, stage, out):
+    """Stream ``vectors`` through the pipeline ``dut``, one per cycle: vector ``k``'s input
+    ``name`` is applied in cycle ``k + stage[name]`` and its ``outputs`` are read in cycle
+    ``k + out``. Consecutive vectors overlap in the pipeline, as lane groups do in a core.
+    """
+    got = [None] * len(vectors)
+
+    async def bench(ctx):
+        for c in range(len(vectors) + out):
+            for name in vectors[0]:
+                k = c - stage[name]
+                if 0 <= k < len(vectors):
+                    ctx.set(getattr(dut, name), vectors[k][name])
+            if 0 <= c - out < len(vectors):
+                got[c - out] = {name: ctx.get(getattr(dut, name)) for name in outputs}
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
     return got
@@ -61,7 +85,10 @@ def test_dendrite_ages_and_accumulates_like_reference(name):
                 "h": h[k * L:(k + 1) * L].tolist(), "acc_w": acc_w[k * L:(k + 1) * L].tolist(),
                 "acc_h": acc_h[k * L:(k + 1) * L].tolist(), "first": int(first[k])}
                for k in range(n)]
-    got = simulate(Dendrite(cfg=cfg), vectors, ["sum_w", "sum_h", "h_aged"])
+    lat = latency(cfg)
+    stage = {"p": 0, "w": 0, "h": 0, "acc_w": lat, "acc_h": lat, "first": lat}
+    got = simulate_pipeline(Dendrite(cfg=cfg), vectors, ["sum_w", "sum_h", "h_aged"], stage,
+                            lat)
     for k, vec in enumerate(vectors):
         h_row = np.array(vec["h"])[None, :]
         table = np.array([vec["p"]])
@@ -92,7 +119,7 @@ def test_plastic_update_matches_reference_learn(name):
             "x": int(rng.integers(0, 2)),
             "h_max": int(rng.choice([0, 1, cfg.h_max_limit, rng.integers(0, cfg.h_max_limit)])),
         })
-    got = simulate(Plastic(cfg=cfg), vectors, ["h_new"])
+    got = simulate_pipeline(Plastic(cfg=cfg), vectors, ["h_new"], STAGE, STAGE["h_new"])
     for k, v in enumerate(vectors):
         h = np.array(v["h"])[None, :]
         aged = reference.age(cfg, h, np.array([0]), 0, np.array([v["p"]]))
