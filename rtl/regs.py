@@ -2,7 +2,7 @@
 
 Every request on the configuration bus is decoded here against :mod:`glocal.golden.memmap`.
 Register accesses are answered from this block; memory accesses are handed to the core
-through the ``mem`` port (one read or write strobe in the cycle the request is taken,
+through the ``mem`` port (one read or write strobe in the cycle the request is served,
 read data back the cycle after), so that the core, which owns the memories, can share
 their ports between the bus and its passes. An address outside the map, a core index
 other than 0, a write to a read-only register, a ``REFRESH`` value past the last axon, a
@@ -13,8 +13,13 @@ The packet counters ``PACKETS_OUT``/``PACKETS_IN`` belong to the network around 
 a bare core reads them as 0, and the chip's interconnect (:mod:`glocal.rtl.array`) answers
 them from its fabric instead.
 
-Bus timing: a request is taken, its response is offered two cycles later (one for a
-decode error or a write), and the next request is taken after the response.
+Bus timing: a request is taken into a register whenever the block is idle, decoded the
+cycle after (into registers again) and served the cycle after that, or later while the
+core cannot serve it (a memory other than ``AXON`` during a step, a register write during
+a step); its response is offered two cycles after it is served (one for a decode error or
+a write), and the next request is taken after the response. The bus's wires and the
+decode each end at a register, so neither reaches the memories' write enables in the
+cycle they arrive (the chip's clock, ``docs/boards.md``).
 """
 
 from __future__ import annotations
@@ -51,9 +56,9 @@ class MemPort(wiring.Signature):
     Members
     -------
     region : Out(4), index : Out(20), data : Out(32), we : Out(1)
-        The offered request (``we``: it is a write), decoded combinationally.
+        The request being served (``we``: it is a write), from registers.
     read, write : Out(1)
-        Strobes: the request is taken this cycle.
+        Strobes: the request is served this cycle.
     stall : In(1)
         The core cannot serve ``region`` now (combinational from ``region``/``write``).
     rdata : In(32)
@@ -118,18 +123,23 @@ class Regs(wiring.Component):
         cfg = self._cfg
         m = Module()
         req, resp = self.bus.req, self.bus.resp
-        addr = req.payload.addr
+        # The request is registered as taken, and decoded from the registers a cycle later
+        # into registers again: the bus's wires (which may cross the chip) end at a
+        # register, and so does the decode; the strobes that reach the memories' write
+        # enables come from registers through a short path.
+        q = Signal.like(req.payload, name="q")
+        addr = q.addr
         region = addr[REGION_SHIFT:CORE_SHIFT]
         index = addr[:INDEX_BITS]
-        write = req.payload.write
-        wdata = req.payload.data
+        write = q.write
+        wdata = q.data
 
         error = Signal()        # sticky STATUS bit 1
         counters = {reg: Signal(32, name=reg.name.lower()) for reg in COUNTERS}
         for reg, value in counters.items():
             m.d.sync += value.eq(value + getattr(self, f"add_{reg.name.lower()}"))
 
-        # -- decode (combinational, from the offered request) ------------------------------
+        # -- decode (from the registered request) ------------------------------------------
         # One comparison against the region's size (not one per region); register decodes
         # look at the low bits only: they matter only for a mapped REGS index.
         size = Signal(range((1 << INDEX_BITS) + 1))
@@ -151,40 +161,46 @@ class Regs(wiring.Component):
         ok = Signal()
         m.d.comb += ok.eq((addr[CORE_SHIFT:] == 0) & mapped
                           & (is_mem | ~write | (writable & ~bad_value)))
+        d_ok, d_mem = Signal(), Signal()    # the decode, registered
         m.d.comb += [self.mem.region.eq(region), self.mem.index.eq(index),
                      self.mem.data.eq(wdata), self.mem.we.eq(write)]
 
         # -- request/response ----------------------------------------------------------------
         resp_data = Signal(32)
         resp_error = Signal()
-        reg_index = Signal(range(len(Reg)))
-        from_mem = Signal()
         m.d.comb += [resp.payload.data.eq(resp_data), resp.payload.error.eq(resp_error)]
         with m.FSM(name="bus"):
             with m.State("IDLE"):
+                m.d.comb += req.ready.eq(1)
+                with m.If(req.valid):
+                    m.d.sync += q.eq(req.payload)
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                m.d.sync += [d_ok.eq(ok), d_mem.eq(is_mem)]
+                m.next = "ISSUE"
+            with m.State("ISSUE"):
+                # A memory the core cannot serve now, or a register write while a step
+                # runs, waits here.
                 wait = Signal()
-                m.d.comb += wait.eq(ok & Mux(is_mem, self.mem.stall, self.busy & write))
-                m.d.comb += req.ready.eq(~wait)
-                take = req.valid & ~wait
-                with m.If(take):
-                    m.d.sync += [resp_error.eq(~ok), resp_data.eq(0),
-                                 reg_index.eq(index), from_mem.eq(is_mem)]
-                    with m.If(~ok):
+                m.d.comb += wait.eq(d_ok & Mux(d_mem, self.mem.stall, self.busy & write))
+                with m.If(~wait):
+                    m.d.sync += [resp_error.eq(~d_ok), resp_data.eq(0)]
+                    with m.If(~d_ok):
                         m.d.sync += error.eq(1)
                         m.next = "RESP"
                     with m.Elif(write):
                         m.next = "RESP"
-                        with m.If(is_mem):
+                        with m.If(d_mem):
                             m.d.comb += self.mem.write.eq(1)
                         with m.Else():
                             self._write_reg(m, reg_bits, wdata, error)
                     with m.Else():
-                        m.d.comb += self.mem.read.eq(is_mem)
+                        m.d.comb += self.mem.read.eq(d_mem)
                         m.next = "CAPTURE"
             with m.State("CAPTURE"):
-                with m.If(from_mem):
+                with m.If(d_mem):
                     m.d.sync += resp_data.eq(self.mem.rdata)
-                with m.Else(), m.Switch(reg_index):
+                with m.Else(), m.Switch(reg_bits):
                     for reg in Reg:
                         with m.Case(reg):
                             m.d.sync += resp_data.eq(
