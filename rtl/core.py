@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from amaranth.hdl import C, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -79,6 +78,36 @@ class _Ram:
         self.wr = self.mem.write_port(granularity=1 if gran else None)
         self.rd = self.mem.read_port(transparent_for=(self.wr,) if transparent else ())
         self.rd2 = self.mem.read_port() if reads == 2 else None
+
+
+class _Fifo:
+    """A first-word-fall-through FIFO in a block RAM (a ``SyncFIFO``'s stream members).
+
+    The read port is addressed with the head the next cycle will have and is transparent
+    to the write port, so ``r_data`` is the head in the cycle ``r_rdy`` says so. The
+    writer must not write when full (FIRE reserves room before it issues).
+    """
+
+    def __init__(self, m, name, width, depth):
+        assert depth & (depth - 1) == 0, "pointers wrap at a power of two"
+        self.mem = Memory(shape=width, depth=depth, init=[])
+        m.submodules[name] = self.mem
+        wr = self.mem.write_port()
+        rd = self.mem.read_port(transparent_for=(wr,))
+        self.w_data, self.w_en, self.r_en = Signal(width), Signal(), Signal()
+        self.r_data, self.r_rdy = rd.data, Signal()
+        self.level = Signal(range(depth + 1))
+        w_ptr, r_ptr = Signal(range(depth)), Signal(range(depth))
+        take = self.r_en & self.r_rdy
+        r_next = Signal.like(r_ptr)
+        m.d.comb += [
+            self.r_rdy.eq(self.level != 0),
+            r_next.eq(r_ptr + take),
+            rd.addr.eq(r_next),
+            wr.addr.eq(w_ptr), wr.data.eq(self.w_data), wr.en.eq(self.w_en),
+        ]
+        m.d.sync += [r_ptr.eq(r_next), w_ptr.eq(w_ptr + self.w_en),
+                     self.level.eq(self.level + self.w_en - take)]
 
 
 class _Port:
@@ -428,9 +457,11 @@ class Core(wiring.Component):
         # FIRE_OUT + 2 f written. Each stage holds at most one multiplier or one add chain
         # (docs/core.md, "Pipelines").
         # A group is issued only if the FIFO has room for it and for the groups ahead of it.
-        m.submodules.spike_fifo = spike_fifo = SyncFIFO(width=L * cfg.act_bits
-                                                        + max(1, ceil_log2(G)),
-                                                        depth=SPIKE_FIFO_DEPTH)
+        spike_fifo = _Fifo(m, "spike_fifo", L * cfg.act_bits + max(1, ceil_log2(G)),
+                           SPIKE_FIFO_DEPTH)
+        if isinstance(platform, SiliconBluePlatform):
+            # One EBR instead of ~150 LCs of flip-flops and multiplexers (lanes 1).
+            spike_fifo.mem.attrs["ram_style"] = "block"
         fg = Signal(range(G + 1))
         f_issue = Signal()
         fs = [None] + [{"v": Signal(name=f"f{k}_v"),
