@@ -330,7 +330,7 @@ class Host(wiring.Component):
                             m.next = "RX_CRC1"
                         else:
                             m.d.sync += crc_rx[:8].eq(b)
-                            m.next = "CHECK"
+                            m.next = "VERDICT"
                     with m.Elif(timeout):
                         respond(Status.TIMEOUT)
                     with m.Else():
@@ -346,14 +346,22 @@ class Host(wiring.Component):
                 with m.Else():
                     m.d.sync += timer.eq(timer + 1)
 
+            # The frame's checks (range decode, packed size, compares) are registered
+            # before CHECK acts on them: one long path less on the chip's clock.
+            v_verdict, v_packed, v_crc_ok = Signal.like(verdict), Signal.like(resp_len), Signal()
+            with m.State("VERDICT"):
+                m.d.sync += [v_verdict.eq(verdict), v_packed.eq(packed),
+                             v_crc_ok.eq(crc_rx == crc)]
+                m.next = "CHECK"
+
             with m.State("CHECK"):
                 m.d.sync += [k.eq(0), wp.eq(0), nbyte.eq(0), word.eq(0), bits.eq(0),
                              cycles.eq(0), job.eq(0), core.eq(0), busy_seen.eq(self.ctrl.busy),
-                             resp_len.eq(packed)]
-                with m.If(crc_rx != crc):
+                             resp_len.eq(v_packed)]
+                with m.If(~v_crc_ok):
                     respond(Status.BAD_CRC)
-                with m.Elif(verdict != Status.OK):
-                    respond(verdict)
+                with m.Elif(v_verdict != Status.OK):
+                    respond(v_verdict)
                 with m.Else(), m.Switch(opcode):
                     with m.Case(Opcode.PING):
                         respond(Status.OK, hp.PING_BYTES, INFO_PING)
