@@ -16,7 +16,8 @@ array has the same two interfaces as a single core (``bus`` and ``ctrl``), so a 
   by the interconnect itself (no core's ``STATUS`` records it).
 
 One request is in flight at a time; its response is passed back before the next request
-is taken, so responses come in order.
+is taken, so responses come in order. A request is decoded into registers the cycle it is
+offered and taken at the earliest the cycle after.
 
 **Step synchronisation** (the semantics of :mod:`glocal.golden.chip`: one step per hop).
 ``ctrl.ready`` is high when every core is ready *and* the fabric is idle — every spike of
@@ -144,45 +145,54 @@ class CoreArray(wiring.Component):
                 fabric.read[c].addr.eq(a_index),
             ]
 
+        # The request's decode is registered before the interconnect acts on it (the
+        # request stays offered, its payload stable, until it is taken): the bus's wires
+        # from the host end at these registers, not at the interconnect's state.
+        d_bad, d_counter, d_table, d_core = Signal(), Signal(), Signal(), Signal(range(n))
         with m.FSM(name="interconnect"):
             with m.State("IDLE"), m.If(req.valid):
-                with m.If(~on_mesh | ((is_ptr | is_dest) & ~route_ok)):
+                m.d.sync += [d_bad.eq(~on_mesh | ((is_ptr | is_dest) & ~route_ok)),
+                             d_counter.eq(is_counter), d_table.eq(is_ptr | is_dest),
+                             d_core.eq(a_core)]
+                m.next = "ROUTE"
+            with m.State("ROUTE"):
+                with m.If(d_bad):
                     m.d.comb += req.ready.eq(1)
                     m.d.sync += [r_error.eq(1), r_data.eq(0)]
                     m.next = "RESPOND"
-                with m.Elif(is_counter):
+                with m.Elif(d_counter):
                     m.d.comb += req.ready.eq(1)
                     m.d.sync += r_error.eq(0)
-                    with m.Switch(a_core):
+                    with m.Switch(d_core):
                         for c in range(n):
                             with m.Case(c):
                                 m.d.sync += r_data.eq(Mux(a_index == Reg.PACKETS_IN,
                                                           fabric.ejected[c],
                                                           fabric.injected[c]))
                     m.next = "RESPOND"
-                with m.Elif((is_ptr | is_dest) & write):
+                with m.Elif(d_table & write):
                     # Routing tables change only while nothing runs.
                     m.d.comb += req.ready.eq(~self.ctrl.busy)
                     with m.If(~self.ctrl.busy):
                         for c in range(n):
-                            m.d.comb += fabric.write[c].valid.eq(a_core == c)
+                            m.d.comb += fabric.write[c].valid.eq(d_core == c)
                         m.d.sync += [r_error.eq(0), r_data.eq(0)]
                         m.next = "RESPOND"
-                with m.Elif(is_ptr | is_dest):
+                with m.Elif(d_table):
                     m.d.comb += req.ready.eq(1)
                     for c in range(n):
-                        m.d.comb += fabric.read[c].en.eq(a_core == c)
-                    m.d.sync += [target.eq(a_core), r_error.eq(0)]
+                        m.d.comb += fabric.read[c].en.eq(d_core == c)
+                    m.d.sync += [target.eq(d_core), r_error.eq(0)]
                     m.next = "TABLE"
                 with m.Else():
                     # Forward: the core takes the request when it can.
-                    with m.Switch(a_core):
+                    with m.Switch(d_core):
                         for c, core in enumerate(cores):
                             with m.Case(c):
                                 m.d.comb += [core.bus.req.valid.eq(1),
                                              req.ready.eq(core.bus.req.ready)]
                     with m.If(req.ready):
-                        m.d.sync += target.eq(a_core)
+                        m.d.sync += target.eq(d_core)
                         m.next = "FORWARD"
             with m.State("FORWARD"):
                 with m.Switch(target):
