@@ -26,8 +26,8 @@ BOARDS: dict[str, type[Board]] = {"icebreaker": ICEBreaker, "ulx3s": ULX3S}
 
 #: Each board's target core and mesh. The iCEBreaker's is a 256×256 lanes-1 core: its
 #: W and H (1 Mbit) fill the UP5K's four SPRAMs (`ICEBreaker.single_port`), the rest of
-#: the chip takes 29 of the 30 EBRs and 5,026 of the 5,280 LCs, and it builds clean at the
-#: 12 MHz oscillator (`ICEBreaker.default_mhz`; docs/boards.md, session 4). The ECP5
+#: the chip takes the 30 EBRs and about 5,180 of the 5,280 LCs, and it meets 24 MHz from the
+#: PLL (`ICEBreaker.default_mhz`; docs/boards.md, session 5). The ECP5
 #: chip misses 100 MHz. On the ECP5-85F (208 DP16KD of 18 kbit), a 256×256 core's W and H
 #: are 1 Mbit (76 blocks with the rest of the core): two fit, four do not. Four 256×128
 #: cores (0.5 Mbit of W and H each) do, which `memory_plan` prints with each build; their 32

@@ -453,9 +453,9 @@ class Core(wiring.Component):
         # Fixed latency, one lane group per cycle (stage k holds the group issued k cycles
         # before): s1 memory words → α·acc_h and acc_w + bias registered; s2 the current
         # (one add chain) into the soma; s2 + LATENCY (= FIRE_OUT) the soma results: u and
-        # s written, output word into the FIFO, u − θ; FIRE_OUT + 1 the f index (ROM read);
-        # FIRE_OUT + 2 f written. Each stage holds at most one multiplier or one add chain
-        # (docs/core.md, "Pipelines").
+        # s written, output word into the FIFO, u − θ; FIRE_OUT + 1 the f index (shift,
+        # clamp); FIRE_OUT + 2 its ROM read; FIRE_OUT + 3 f written. Each stage holds at
+        # most one multiplier or one add chain (docs/core.md, "Pipelines").
         # A group is issued only if the FIFO has room for it and for the groups ahead of it.
         spike_fifo = _Fifo(m, "spike_fifo", L * cfg.act_bits + max(1, ceil_log2(G)),
                            SPIKE_FIFO_DEPTH)
@@ -466,16 +466,16 @@ class Core(wiring.Component):
         f_issue = Signal()
         fs = [None] + [{"v": Signal(name=f"f{k}_v"),
                         "g": Signal(range(G), name=f"f{k}_g", reset_less=True)}
-                       for k in range(1, FIRE_OUT + 3)]
+                       for k in range(1, FIRE_OUT + 4)]
         in_flight = sum(fs[k]["v"] for k in range(1, FIRE_OUT + 1))
         room = spike_fifo.level + in_flight < SPIKE_FIFO_DEPTH
         m.d.comb += f_issue.eq(st["fire"] & (fg < G) & room)
         with m.If(f_issue):
             m.d.sync += fg.eq(fg + 1)
         m.d.sync += [fs[1]["v"].eq(f_issue), fs[1]["g"].eq(fg)]
-        for k in range(2, FIRE_OUT + 3):
+        for k in range(2, FIRE_OUT + 4):
             m.d.sync += [fs[k]["v"].eq(fs[k - 1]["v"]), fs[k]["g"].eq(fs[k - 1]["g"])]
-        f_out, f_wr = fs[FIRE_OUT], fs[FIRE_OUT + 2]
+        f_out, f_wr = fs[FIRE_OUT], fs[FIRE_OUT + 3]
         fire_busy = Signal()
         m.d.comb += fire_busy.eq((st["fire"] & (fg < G)) | Cat(f["v"] for f in fs[1:]).any())
 
@@ -504,11 +504,14 @@ class Core(wiring.Component):
                 soma.i.payload.s.eq(ram["s"].rd.data[l].any()),
                 soma.o.ready.eq(1),
             ]
-            # FIRE_OUT: u − θ registered; FIRE_OUT + 1: the f index, its ROM read.
+            # FIRE_OUT: u − θ registered; FIRE_OUT + 1: the f index registered (a variable
+            # shift and a clamp); FIRE_OUT + 2: its ROM read (the ROM may be logic).
             diff = Signal(signed(cfg.u_bits + 1), name=f"f{FIRE_OUT + 1}_diff{l}",
                           reset_less=True)
             m.d.sync += diff.eq(soma.o.payload.u - ram["theta"].rd.data[l])
-            m.d.comb += f_rd[l].addr.eq(trace_select(m, cfg, diff, r.vth_shift))
+            idx = Signal(8, name=f"f{FIRE_OUT + 2}_idx{l}", reset_less=True)
+            m.d.sync += idx.eq(trace_select(m, cfg, diff, r.vth_shift))
+            m.d.comb += f_rd[l].addr.eq(idx)
             if xb:
                 # ANN mode: no leak (decay 0, so the soma's u is sat(I)), and the output is
                 # the activation, computed beside the soma (the current registered, then
@@ -599,7 +602,7 @@ class Core(wiring.Component):
                     wr["hebb"].en.eq(Mux(l_wr["word"][0], Cat(C(0, L), l_write.replicate(L)),
                                          l_write.replicate(L))),
                 ]
-            # Fire pipeline: soma results at FIRE_OUT, f two stages later.
+            # Fire pipeline: soma results at FIRE_OUT, f three stages later.
             for l, soma in enumerate(somas):
                 m.d.comb += [wr["u"].data[l].eq(soma.o.payload.u),
                              wr["s"].data[l].eq(outs[l]),

@@ -14,7 +14,7 @@ def test_the_default_icebreaker_chip_fits_meets_timing_and_has_a_bitstream(tmp_p
     board = BOARDS["icebreaker"]()
     report, bitstream = build_board("icebreaker", cfg=board_config("icebreaker"), mhz=None,
                                     out_dir=tmp_path)
-    assert report.requested_mhz == board.default_mhz
+    assert report.requested_mhz == board.default_mhz >= 24.0     # issue #7's target
     assert report.timing_met, f"{report.fmax_mhz:.1f} MHz for {report.requested_mhz} MHz"
     assert bitstream.exists() and bitstream.stat().st_size > 100_000
     for cell in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_SPRAM", "ICESTORM_DSP"):
