@@ -631,16 +631,20 @@ class Core(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += st["idle"].eq(1)
+                # ``start`` comes from outside the core (the host, through the array):
+                # taken into the state register alone, acted on the cycle after.
                 with m.If(self.ctrl.start & self.ctrl.ready):
-                    m.d.comb += axon.start.eq(1)
-                    learn = r.learn & ~r.mode if xb else r.learn
-                    m.d.sync += [learn_now.eq(learn), ann_now.eq(r.mode if xb else 0),
-                                 n_active.eq(0), refresh_hit.eq(0),
-                                 bank.eq(~bank), ig.eq(0), n_free.eq(0), n_common.eq(0),
-                                 k_free.eq(0), k_common.eq(0)]
-                    with m.If(learn):
-                        m.d.comb += regs.t_next.eq(1)
-                    m.next = "INTEG"
+                    m.next = "BEGIN"
+            with m.State("BEGIN"):
+                m.d.comb += axon.start.eq(1)
+                learn = r.learn & ~r.mode if xb else r.learn
+                m.d.sync += [learn_now.eq(learn), ann_now.eq(r.mode if xb else 0),
+                             n_active.eq(0), refresh_hit.eq(0),
+                             bank.eq(~bank), ig.eq(0), n_free.eq(0), n_common.eq(0),
+                             k_free.eq(0), k_common.eq(0)]
+                with m.If(learn):
+                    m.d.comb += regs.t_next.eq(1)
+                m.next = "INTEG"
             with m.State("INTEG"):
                 # The scanner runs ahead of the integrate pipeline, which takes each row
                 # as soon as it is listed.

@@ -54,7 +54,7 @@ class Fabric(wiring.Component):
     read : Out(table_read_signature).array(cores)
         Routing-table reads of each core.
     idle : Out(1)
-        Every egress and the mesh are empty.
+        Every egress, the mesh and every ingress are empty.
     moves : Out(5).array(cores)
     injected, ejected : Out(32).array(cores)
     clear : In(1)
@@ -101,6 +101,6 @@ class Fabric(wiring.Component):
             m.d.comb += [self.moves[c].eq(net.moves[c]),
                          self.injected[c].eq(net.injected[c]),
                          self.ejected[c].eq(net.ejected[c])]
-            idles.append(eg.idle)
+            idles += [eg.idle, ig.idle]
         m.d.comb += [net.clear.eq(self.clear), self.idle.eq(Cat(idles).all())]
         return m

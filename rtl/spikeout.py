@@ -154,7 +154,11 @@ class Ingress(wiring.Component):
     packets : In(stream.Signature(packet_layout))
         From the router's local output.
     axons : Out(axon_stream(cfg))
-        To the core's pending axon bank.
+        To the core's pending axon bank, from a register: the packet's way from a routing
+        table or a router's FIFO ends here, not at the core's axon memory (one cycle of
+        latency, one packet per cycle).
+    idle : Out(1)
+        No axon waiting in the register.
     """
 
     def __init__(self, *, mesh: Mesh, cfg: CoreConfig):
@@ -162,15 +166,16 @@ class Ingress(wiring.Component):
         super().__init__({
             "packets": In(stream.Signature(packet_layout(mesh, cfg))),
             "axons": Out(axon_stream(cfg)),
+            "idle": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        if value_bits(self._cfg):
-            m.d.comb += self.axons.payload.value.eq(self.packets.payload.value)
-        m.d.comb += [
-            self.axons.valid.eq(self.packets.valid),
-            self.axons.payload.axon.eq(self.packets.payload.axon),
-            self.packets.ready.eq(self.axons.ready),
-        ]
+        m.d.comb += [self.packets.ready.eq(~self.axons.valid | self.axons.ready),
+                     self.idle.eq(~self.axons.valid)]
+        with m.If(self.packets.ready):
+            m.d.sync += [self.axons.valid.eq(self.packets.valid),
+                         self.axons.payload.axon.eq(self.packets.payload.axon)]
+            if value_bits(self._cfg):
+                m.d.sync += self.axons.payload.value.eq(self.packets.payload.value)
         return m

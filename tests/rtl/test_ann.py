@@ -164,18 +164,19 @@ def test_packets_carry_the_source_neurons_value_to_the_axon():
         for _ in range(5):
             p = await streams.get(ctx, eg.packets)
             got.append((int(p.axon), int(p.value)))
-            ctx.set(ig.packets.valid, 1)
-            ctx.set(ig.packets.payload, {"x": int(p.x), "y": int(p.y), "axon": int(p.axon),
-                                         "value": int(p.value)})
-            ctx.set(ig.axons.ready, 1)
-            axons.append((ctx.get(ig.axons.payload.axon), ctx.get(ig.axons.payload.value)))
-            await ctx.tick()
-            ctx.set(ig.packets.valid, 0)
+            await streams.put(ctx, ig.packets, {"x": int(p.x), "y": int(p.y),
+                                                "axon": int(p.axon), "value": int(p.value)})
+
+    async def axon_sink(ctx):
+        for _ in range(5):
+            a = await streams.get(ctx, ig.axons, idle=1)
+            axons.append((int(a.axon), int(a.value)))
 
     sim = Simulator(m)
     sim.add_clock(1e-6)
     sim.add_testbench(bench, background=True)
     sim.add_testbench(sink)
+    sim.add_testbench(axon_sink)
     sim.run()
     assert got == [(2, 5), (9, 5), (4, 7), (2, 1), (9, 1)]
     assert axons == got

@@ -106,21 +106,32 @@ def test_fan_out_of_one_sustains_one_packet_per_cycle():
     assert cycles == list(range(2, 2 + len(cycles))) and len(cycles) >= 30
 
 
-def test_ingress_hands_the_axon_over_and_passes_backpressure():
+def test_ingress_hands_the_axon_over_from_a_register_and_passes_backpressure():
     dut = Ingress(mesh=MESH, cfg=CFG)
 
     async def bench(ctx):
+        assert ctx.get(dut.idle) and ctx.get(dut.packets.ready)
         ctx.set(dut.packets.valid, 1)
         ctx.set(dut.packets.payload, {"x": 2, "y": 1, "axon": 37})
         ctx.set(dut.axons.ready, 0)
-        await ctx.delay(1e-9)
+        assert not ctx.get(dut.axons.valid)            # registered: not in the same cycle
+        await ctx.tick()
+        ctx.set(dut.packets.payload, {"x": 2, "y": 1, "axon": 38})
         assert ctx.get(dut.axons.valid) and ctx.get(dut.axons.payload.axon) == 37
-        assert not ctx.get(dut.packets.ready)
+        assert not ctx.get(dut.idle)
+        assert not ctx.get(dut.packets.ready)          # full, and the core does not take it
+        await ctx.tick()
+        assert ctx.get(dut.axons.payload.axon) == 37   # held
         ctx.set(dut.axons.ready, 1)
-        await ctx.delay(1e-9)
-        assert ctx.get(dut.packets.ready)
+        assert ctx.get(dut.packets.ready)              # taken: the next one may come in
+        await ctx.tick()
+        ctx.set(dut.packets.valid, 0)
+        assert ctx.get(dut.axons.valid) and ctx.get(dut.axons.payload.axon) == 38
+        await ctx.tick()
+        assert not ctx.get(dut.axons.valid) and ctx.get(dut.idle)
 
     sim = Simulator(dut)
+    sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
 
