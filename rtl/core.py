@@ -824,6 +824,9 @@ class Core(wiring.Component):
                 else:
                     m.d.comb += [port.rd.addr.eq(mem.index), port.wr.addr.eq(mem.index),
                                  port.wr.data.eq(mem.data), port.wr.en.eq(hit)]
+        # The entry read, selected from its memory word and region, is registered before
+        # it goes back (a block RAM's output and a 10-way multiplexer are one stage).
+        rdata = Signal.like(mem.rdata)
         with m.Switch(read_region):
             for region, name in served.items():
                 with m.Case(region):
@@ -832,9 +835,10 @@ class Core(wiring.Component):
                         per_word = ram[name].shape.length
                         data = data[read_lane[:ceil_log2(per_word)]] if per_word > 1 \
                             else data[0]
-                    m.d.comb += mem.rdata.eq(data)
+                    m.d.comb += rdata.eq(data)
             with m.Case(Region.AXON):
-                m.d.comb += mem.rdata.eq(axon.peek_data)
+                m.d.comb += rdata.eq(axon.peek_data)
+        m.d.sync += mem.rdata.eq(rdata)
 
 
 def _later(m, stage, name, keys):

@@ -3,7 +3,7 @@
 Every request on the configuration bus is decoded here against :mod:`glocal.golden.memmap`.
 Register accesses are answered from this block; memory accesses are handed to the core
 through the ``mem`` port (one read or write strobe in the cycle the request is served,
-read data back the cycle after), so that the core, which owns the memories, can share
+read data back two cycles after), so that the core, which owns the memories, can share
 their ports between the bus and its passes. An address outside the map, a core index
 other than 0, a write to a read-only register, a ``REFRESH`` value past the last axon, a
 ``MODE`` other than SNN/ANN (ANN only with ``act_bits > 1``) or an ``OUT_SHIFT`` past
@@ -16,10 +16,11 @@ them from its fabric instead.
 Bus timing: a request is taken into a register whenever the block is idle, decoded the
 cycle after (into registers again) and served the cycle after that, or later while the
 core cannot serve it (a memory other than ``AXON`` during a step, a register write during
-a step); its response is offered two cycles after it is served (one for a decode error or
-a write), and the next request is taken after the response. The bus's wires and the
-decode each end at a register, so neither reaches the memories' write enables in the
-cycle they arrive (the chip's clock, ``docs/boards.md``).
+a step); its response is offered three cycles after it is served (a read: the memory,
+then the core's register of the entry read) or one (a decode error or a write), and the
+next request is taken after the response. The bus's wires and the decode each end at a
+register, so neither reaches the memories' write enables in the cycle they arrive (the
+chip's clock, ``docs/boards.md``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class MemPort(wiring.Signature):
     stall : In(1)
         The core cannot serve ``region`` now (combinational from ``region``/``write``).
     rdata : In(32)
-        Read data, extended to 32 bits, in the cycle after ``read``.
+        Read data, extended to 32 bits, two cycles after ``read`` (the core registers it;
+        the request's address is held meanwhile).
     """
 
     def __init__(self):
@@ -196,7 +198,9 @@ class Regs(wiring.Component):
                             self._write_reg(m, reg_bits, wdata, error)
                     with m.Else():
                         m.d.comb += self.mem.read.eq(d_mem)
-                        m.next = "CAPTURE"
+                        m.next = "READ"
+            with m.State("READ"):
+                m.next = "CAPTURE"
             with m.State("CAPTURE"):
                 with m.If(d_mem):
                     m.d.sync += resp_data.eq(self.mem.rdata)
