@@ -59,13 +59,16 @@ from glocal.rtl.spram import SinglePort
 
 __all__ = ["Core"]
 
+#: Stage of the fire pipeline whose current goes into the soma (``docs/core.md``).
+FIRE_CURRENT = 3
 #: Stage of the fire pipeline at which the soma results (u, s, output word) are out:
-#: stage 2 feeds the soma, which takes ``soma.LATENCY`` cycles.
-FIRE_OUT = 2 + SOMA_LATENCY
+#: the soma takes ``soma.LATENCY`` cycles.
+FIRE_OUT = FIRE_CURRENT + SOMA_LATENCY
 #: Lane-group output words FIRE may have waiting for the ``spikes`` stream; FIRE reserves
 #: room for every group in flight, so the depth must exceed ``FIRE_OUT`` for FIRE to issue
 #: one group per cycle.
 SPIKE_FIFO_DEPTH = 8
+assert SPIKE_FIFO_DEPTH > FIRE_OUT
 
 
 class _Ram:
@@ -123,9 +126,12 @@ class _SpRam:
     """W or H in a single-port RAM (``Core(single_port=True)``), with ``_Ram``'s ports.
 
     The passes and the bus drive a read side and a write side as they would a block RAM's
-    two ports; a write takes the one address. ``rd.en`` must be driven: high in exactly
-    the cycles whose read data is used (`rtl.spram.SinglePort` checks in simulation that
-    no such cycle writes).
+    two ports; a write takes the one address, chosen by ``wr_sel`` (driven by the core
+    from registers, not from the write enables: those come through the bus's strobe
+    logic, too long a path to steer the tiles' address and chip selects). The bus gives
+    both sides the same address. ``rd.en`` must be driven: high in exactly the cycles
+    whose read data is used (`rtl.spram.SinglePort` checks in simulation that no such
+    cycle writes).
     """
 
     def __init__(self, m, name, shape, depth):
@@ -135,7 +141,8 @@ class _SpRam:
         self.rd = _Port(f"{name}_rd", shape, depth, 1)
         self.rd.data = self.port.r_data
         self.rd2 = None
-        m.d.comb += [self.port.addr.eq(Mux(self.wr.en.any(), self.wr.addr, self.rd.addr)),
+        self.wr_sel = Signal(name=f"{name}_wr_sel")
+        m.d.comb += [self.port.addr.eq(Mux(self.wr_sel, self.wr.addr, self.rd.addr)),
                      self.port.r_en.eq(self.rd.en), self.port.w_en.eq(self.wr.en),
                      self.port.w_data.eq(self.wr.data)]
 
@@ -451,8 +458,9 @@ class Core(wiring.Component):
 
         # -- fire pipeline -------------------------------------------------------------------
         # Fixed latency, one lane group per cycle (stage k holds the group issued k cycles
-        # before): s1 memory words → α·acc_h and acc_w + bias registered; s2 the current
-        # (one add chain) into the soma; s2 + LATENCY (= FIRE_OUT) the soma results: u and
+        # before): s1 memory words registered; s2 α·acc_h and acc_w + bias registered; s3
+        # the current (one add chain) into the soma; s3 + LATENCY (= FIRE_OUT) the soma
+        # results: u and
         # s written, output word into the FIFO, u − θ; FIRE_OUT + 1 the f index (shift,
         # clamp); FIRE_OUT + 2 its ROM read; FIRE_OUT + 3 f written. Each stage holds at
         # most one multiplier or one add chain (docs/core.md, "Pipelines").
@@ -479,25 +487,34 @@ class Core(wiring.Component):
         fire_busy = Signal()
         m.d.comb += fire_busy.eq((st["fire"] & (fg < G)) | Cat(f["v"] for f in fs[1:]).any())
 
+        # n_active is settled before FIRE (INTEGRATE is over): registered, it does not
+        # reach the multipliers' inputs in the cycle it is compared.
         any_active = Signal()
-        m.d.comb += any_active.eq(n_active != 0)
+        m.d.sync += any_active.eq(n_active != 0)
         outs = []           # each lane's output at FIRE_OUT: a spike, or an ANN activation
         for l, soma in enumerate(somas):
-            # s1: the accumulators (zero when no row was integrated) and bias.
-            acc_w = Mux(any_active, ram["acc_w"].rd.data[l], 0)
-            acc_h = Mux(any_active, ram["acc_h"].rd.data[l], 0)
-            wb_next, ah_next = acc_w + ram["bias"].rd.data[l], r.alpha * acc_h
-            wb = Signal(wb_next.shape(), name=f"f2_wb{l}", reset_less=True)
-            ah = Signal(ah_next.shape(), name=f"f2_ah{l}", reset_less=True)
+            # s1: the accumulators (zero when no row was integrated) and bias, registered
+            # as read.
+            words = {}
+            for name in ("acc_w", "acc_h", "bias"):
+                data_ = ram[name].rd.data[l]
+                words[name] = Signal(data_.shape(), name=f"f2_{name}{l}", reset_less=True)
+                m.d.sync += words[name].eq(
+                    data_ if name == "bias" else Mux(any_active, data_, 0))
+            # s2: acc_w + bias and α·acc_h.
+            wb_next = words["acc_w"] + words["bias"]
+            ah_next = r.alpha * words["acc_h"]
+            wb = Signal(wb_next.shape(), name=f"f3_wb{l}", reset_less=True)
+            ah = Signal(ah_next.shape(), name=f"f3_ah{l}", reset_less=True)
             m.d.sync += [wb.eq(wb_next), ah.eq(ah_next)]
-            # s2: I = acc_w + bias + rnd(α·acc_h), u and s (read a stage later), into the
-            # soma.
+            # s3 (FIRE_CURRENT): I = acc_w + bias + rnd(α·acc_h), u and s (read a stage
+            # before), into the soma.
             cur = Signal(signed(cfg.i_bits), name=f"current{l}")
             m.d.comb += cur.eq(wb + rshift_round(ah, cfg.alpha_frac))
             m.d.comb += [
                 soma.vth_shift.eq(r.vth_shift),
                 soma.decay.eq(r.decay),
-                soma.i.valid.eq(fs[2]["v"]),
+                soma.i.valid.eq(fs[FIRE_CURRENT]["v"]),
                 soma.i.payload.current.eq(cur),
                 soma.i.payload.u.eq(ram["u"].rd.data[l]),
                 # A nonzero activation left by an ANN step resets like a spike.
@@ -516,10 +533,11 @@ class Core(wiring.Component):
                 # ANN mode: no leak (decay 0, so the soma's u is sat(I)), and the output is
                 # the activation, computed beside the soma (the current registered, then
                 # the shift and clamp) and out with it at FIRE_OUT.
-                cur_r = Signal(signed(cfg.i_bits), name=f"f3_current{l}", reset_less=True)
-                act = Signal(cfg.act_bits, name=f"f4_act{l}", reset_less=True)
+                cur_r = Signal(signed(cfg.i_bits), name=f"f{FIRE_CURRENT + 1}_current{l}",
+                               reset_less=True)
+                act = Signal(cfg.act_bits, name=f"f{FIRE_CURRENT + 2}_act{l}", reset_less=True)
                 m.d.sync += [cur_r.eq(cur), act.eq(activate(cur_r, r.out_shift, cfg.act_bits))]
-                for k in range(5, FIRE_OUT + 1):    # … delayed to the soma's output stage
+                for k in range(FIRE_CURRENT + 3, FIRE_OUT + 1):  # … to the soma's output stage
                     act_k = Signal.like(act, name=f"f{k}_act{l}")
                     m.d.sync += act_k.eq(act)
                     act = act_k
@@ -574,7 +592,8 @@ class Core(wiring.Component):
                 # carries it down the pipeline.
                 for name in ("acc_w", "acc_h", "bias"):
                     m.d.comb += rd[name].addr.eq(fg)
-                m.d.comb += [rd["u"].addr.eq(fs[1]["g"]), rd["s"].addr.eq(fs[1]["g"]),
+                m.d.comb += [rd["u"].addr.eq(fs[FIRE_CURRENT - 1]["g"]),
+                             rd["s"].addr.eq(fs[FIRE_CURRENT - 1]["g"]),
                              rd["theta"].addr.eq(fs[FIRE_OUT - 1]["g"])]
             with m.Else():
                 m.d.comb += [rd["acc_w"].addr.eq(i_acc["g"]), rd["acc_h"].addr.eq(i_acc["g"])]
@@ -594,6 +613,9 @@ class Core(wiring.Component):
                     rd["hebb"].en.eq((l1["v"] & l1["hread"]) | (i1["v"] & i1["hread"])),
                     wr["hebb"].addr.eq(h_write["addr"]), wr["hebb"].data.eq(h_write["data"]),
                     wr["hebb"].en.eq(Mux(h_write["v"], h_write["en"], 0)),
+                    # LEARN's merged write (registered) takes the address; W is written by
+                    # the bus only, whose write and read addresses are the same.
+                    ram["hebb"].wr_sel.eq(h_write["v"]),
                 ]
             else:
                 m.d.comb += [
