@@ -846,21 +846,23 @@ class Core(wiring.Component):
                 else:
                     m.d.comb += [port.rd.addr.eq(mem.index), port.wr.addr.eq(mem.index),
                                  port.wr.data.eq(mem.data), port.wr.en.eq(hit)]
-        # The entry read, selected from its memory word and region, is registered before
-        # it goes back (a block RAM's output and a 10-way multiplexer are one stage).
-        rdata = Signal.like(mem.rdata)
+        # The entry read is selected from its memory word into a register per region, then
+        # by region into ``mem.rdata`` (``regs.MEM_READ_LATENCY``): a block RAM's output,
+        # its lane multiplexer and a 10-way region multiplexer are not one stage.
+        entry = {}
+        for region, name in served.items():
+            data = ram[name].rd.data
+            if region in _LANE_WIDE:
+                per_word = ram[name].shape.length
+                data = data[read_lane[:ceil_log2(per_word)]] if per_word > 1 else data[0]
+            entry[region] = Signal.like(data, name=f"bus_{name}")
+            m.d.sync += entry[region].eq(data)
+        entry[Region.AXON] = Signal.like(axon.peek_data, name="bus_axon")
+        m.d.sync += entry[Region.AXON].eq(axon.peek_data)
         with m.Switch(read_region):
-            for region, name in served.items():
+            for region, value in entry.items():
                 with m.Case(region):
-                    data = ram[name].rd.data
-                    if region in _LANE_WIDE:
-                        per_word = ram[name].shape.length
-                        data = data[read_lane[:ceil_log2(per_word)]] if per_word > 1 \
-                            else data[0]
-                    m.d.comb += rdata.eq(data)
-            with m.Case(Region.AXON):
-                m.d.comb += rdata.eq(axon.peek_data)
-        m.d.sync += mem.rdata.eq(rdata)
+                    m.d.sync += mem.rdata.eq(value)
 
 
 def _later(m, stage, name, keys):
