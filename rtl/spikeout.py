@@ -32,9 +32,9 @@ __all__ = ["Egress", "Ingress"]
 class Egress(wiring.Component):
     """Routing-table lookup: fired neuron ids in, packets out, one packet per cycle.
 
-    A three-stage pipeline: the pointer table is read with the neuron id, the destination
+    A four-stage pipeline: the pointer table is read with the neuron id, the destination
     table with ``base + k`` for ``k < count``, and its entry with the neuron's value (a
-    whole packet) is offered.
+    whole packet) is registered and offered.
     A neuron with ``count`` destinations occupies the pointer stage for ``max(count, 1)``
     cycles, so a fan-out of one sustains one spike per cycle.
 
@@ -110,34 +110,37 @@ class Egress(wiring.Component):
         pointer = pl(ptr_r.data)
         looked = Signal()                 # ptr_r.data holds the current neuron's pointer
         k = Signal(range(mesh.fanout))    # destinations of that neuron already issued
+        read = Signal()                   # dest_r.data holds a destination entry
         out = self.packets
 
         free = ~out.valid | out.ready     # the output register can take an entry
-        issue = looked & (pointer.count != 0) & free
+        d_free = ~read | free             # the destination read can be replaced
+        issue = looked & (pointer.count != 0) & d_free
         done = looked & ((pointer.count == 0) | (issue & (k == pointer.count - 1)))
-        # The neuron's value travels beside its pointer, then beside its destination entry.
+        # The neuron's value travels beside its pointer, then beside its destination entry,
+        # then in the packet register: the packet is offered from registers, not from the
+        # block RAM (whose output would reach the router's or the ingress's handshake).
         looked_value = Signal.like(self.spikes.payload.value)
-        out_value = Signal.like(self.spikes.payload.value)
+        read_value = Signal.like(self.spikes.payload.value)
         m.d.comb += [
             self.spikes.ready.eq(~looked | done),
             ptr_r.addr.eq(self.spikes.payload.neuron),
             ptr_r.en.eq(self.spikes.ready),          # hold the pointer while it is expanded
             dest_r.addr.eq(pointer.base + k),
-            dest_r.en.eq(free),                      # hold the packet while it is offered
-            out.payload.eq(Cat(dest_r.data, out_value)),
+            dest_r.en.eq(d_free),                    # hold the entry until it is registered
         ]
         with m.If(self.spikes.ready):
             m.d.sync += [looked.eq(self.spikes.valid),
                          looked_value.eq(self.spikes.payload.value)]
-        with m.If(free):
-            m.d.sync += out_value.eq(looked_value)
+        with m.If(d_free):
+            m.d.sync += [read.eq(issue), read_value.eq(looked_value)]
         with m.If(done):
             m.d.sync += k.eq(0)
         with m.Elif(issue):
             m.d.sync += k.eq(k + 1)
         with m.If(free):
-            m.d.sync += out.valid.eq(issue)
-        m.d.comb += self.idle.eq(~self.spikes.valid & ~looked & ~out.valid)
+            m.d.sync += [out.valid.eq(read), out.payload.eq(Cat(dest_r.data, read_value))]
+        m.d.comb += self.idle.eq(~self.spikes.valid & ~looked & ~read & ~out.valid)
         return m
 
 
