@@ -552,13 +552,19 @@ class Core(wiring.Component):
 
         # -- memory ports: the bus owns them while idle, the passes otherwise -----------------
         # The passes own the memory ports while they run; a step is busy until its last
-        # spike has been taken too.
+        # spike has been taken too. Ownership follows ``running`` a cycle late
+        # (``owned``, a register): a step's first cycle (BEGIN) uses no port, and the cycle
+        # after its last uses none either, so the bus may keep the ports for the one and
+        # take them only in the other, and neither its strobe nor the ports' multiplexers
+        # wait for the passes' state to settle (the chip's clock, ``docs/boards.md``).
         running = Signal()
+        owned = Signal()
         busy = Signal()
         m.d.comb += [running.eq(~st["idle"] | l_run), busy.eq(running | spike_pending)]
-        self._bus_ports(m, regs.mem, ram, axon, ~running)
+        m.d.sync += owned.eq(running)
+        self._bus_ports(m, regs.mem, ram, axon, ~owned)
         if sp:
-            with m.If(~running):
+            with m.If(~owned):
                 for name, region in (("weight", Region.WEIGHT), ("hebb", Region.HEBB)):
                     m.d.comb += ram[name].rd.en.eq(regs.mem.read & (regs.mem.region == region))
         rd = {name: ram[name].rd for name in ram}
@@ -571,7 +577,7 @@ class Core(wiring.Component):
             rd2["t_last"].addr.eq(l_row),
             rd2["p_table"].addr.eq((l_t - rd2["t_last"].data)[:cfg.ts_bits]),
         ]
-        with m.If(running):
+        with m.If(owned):
             # SCAN appends to this step's bank of the active list.
             m.d.comb += [wr["active"].addr.eq(Cat(n_active[:abits], bank)),
                          wr["active"].data.eq(Cat(sc_row, sc_x)),
