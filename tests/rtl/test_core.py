@@ -402,3 +402,45 @@ def test_core_without_the_mask_has_no_enable_memory_and_refuses_its_region():
     assert region_size(SMALL, Region.PLASTIC) == 0
     assert "plastic" not in memory_bits(SMALL)
     assert memory_bits(MASKED)["plastic"] == MASKED.axons * MASKED.neurons
+
+
+@pytest.mark.parametrize("single_port", PORTS)
+@pytest.mark.parametrize("lead", range(-1, 5))
+def test_a_bus_write_racing_a_steps_start_lands_before_or_after_the_step(lead, single_port):
+    # The ports change owner a cycle after the step starts or ends (``owned``): a write
+    # taken around ``start`` is served in the step's first cycle (it acts before the step)
+    # or waits until the step is over (it acts after), and is never lost or mixed into a
+    # pass. ``lead``: cycles from the request being offered to ``start``.
+    cfg = SMALL
+    run = random_run(cfg, 21, 1)
+    params = replace(run.params, regs=replace(run.params.regs, learn=True))
+    x, value = run.xs[0], 37
+    async def bench(drv):
+        ctx, core = drv.port.ctx, drv.port.core
+        await drv.load(params, run.state)
+        await drv.send_inputs(x)
+        ctx.set(core.bus.resp.ready, 1)
+        ctx.set(core.bus.req.payload, {"addr": address(Region.U, 0), "write": 1, "data": value})
+        taken = answered = False
+        for cycle in range(-max(lead, 0), 400):
+            ctx.set(core.bus.req.valid, cycle >= -lead and not taken)
+            ctx.set(core.ctrl.start, cycle == 0)
+            _, _, took, resp = await ctx.tick().sample(
+                core.bus.req.valid & core.bus.req.ready, core.bus.resp.valid)
+            taken, answered = taken or bool(took), answered or bool(resp)
+            if answered and cycle >= 0:
+                break
+        assert answered
+        ctx.set(core.bus.req.valid, 0)
+        ctx.set(core.ctrl.start, 0)
+        await drv.port.wait_idle()
+        return await drv.read_state()
+
+    got = simulate(cfg, bench, single_port=single_port)
+    after = reference.step(cfg, params, run.state, x)
+    after = replace(after, u=np.concatenate([[value], after.u[1:]]))
+    before = reference.step(cfg, params, replace(run.state, u=np.concatenate(
+        [[value], run.state.u[1:]])), x)
+    matches = [all(np.array_equal(getattr(got, k), getattr(ref, k))
+                   for k in ("u", "s", "hebb", "t_last")) for ref in (before, after)]
+    assert any(matches), "the write was lost or mixed into the step"
