@@ -158,6 +158,11 @@ class Core(wiring.Component):
         Keep W and H in single-port RAM (`rtl.spram.SinglePort`: the iCE40 UP5K's SPRAM),
         at the price of LEARN(t) no longer overlapping INTEGRATE(t+1) (``docs/core.md``,
         "Single-port W and H"). What the core computes is the same.
+    lean : bool or None
+        Leave out the timing registers that cost many flip-flops and few cycles (the bus
+        read's register per region: a read takes a cycle less); ``None`` chooses by
+        platform: lean on the iCE40, whose LCs run out before its clock does. What the
+        core computes is the same.
 
     Members
     -------
@@ -176,9 +181,11 @@ class Core(wiring.Component):
         a word or a bus ``AXON`` write is taken.
     """
 
-    def __init__(self, *, cfg: CoreConfig, single_port: bool = False):
+    def __init__(self, *, cfg: CoreConfig, single_port: bool = False,
+                 lean: bool | None = None):
         self._cfg = cfg
         self._single_port = single_port
+        self._lean = lean
         super().__init__({"bus": Out(BusSignature()), "ctrl": Out(Control()),
                           "spikes": Out(neuron_stream(cfg)), "axons": In(axon_stream(cfg))})
 
@@ -235,7 +242,9 @@ class Core(wiring.Component):
         f_rd = [f_rom.read_port() for _ in range(L)]
 
         m.submodules.axon = axon = Axon(cfg=cfg)
-        m.submodules.regs = regs = Regs(cfg=cfg)
+        lean = self._lean if self._lean is not None else \
+            isinstance(platform, SiliconBluePlatform)
+        m.submodules.regs = regs = Regs(cfg=cfg, read_latency=2 if lean else 3)
         wiring.connect(m, wiring.flipped(self.bus), regs.bus)
         m.submodules.dendrite = dend = Dendrite(cfg=cfg)
         m.submodules.plastic = plas = Plastic(cfg=cfg)
@@ -562,7 +571,7 @@ class Core(wiring.Component):
         busy = Signal()
         m.d.comb += [running.eq(~st["idle"] | l_run), busy.eq(running | spike_pending)]
         m.d.sync += owned.eq(running)
-        self._bus_ports(m, regs.mem, ram, axon, ~owned)
+        self._bus_ports(m, regs.mem, ram, axon, ~owned, lean)
         if sp:
             with m.If(~owned):
                 for name, region in (("weight", Region.WEIGHT), ("hebb", Region.HEBB)):
@@ -800,7 +809,7 @@ class Core(wiring.Component):
         m.d.comb += pending.eq(bits.any() | fifo.r_rdy)
         return pending
 
-    def _bus_ports(self, m, mem, ram, axon, idle):
+    def _bus_ports(self, m, mem, ram, axon, idle, lean):
         """Serve the bus's memory accesses: ``AXON`` at any time, the others while idle.
 
         The ``axons`` stream shares the axon block's write port with the bus (the bus
@@ -852,19 +861,22 @@ class Core(wiring.Component):
                 else:
                     m.d.comb += [port.rd.addr.eq(mem.index), port.wr.addr.eq(mem.index),
                                  port.wr.data.eq(mem.data), port.wr.en.eq(hit)]
-        # The entry read is selected from its memory word into a register per region, then
-        # by region into ``mem.rdata`` (``regs.MEM_READ_LATENCY``): a block RAM's output,
-        # its lane multiplexer and a 10-way region multiplexer are not one stage.
+        # The entry read is selected from its memory word and its region, then registered
+        # into ``mem.rdata``. Unless ``lean``, it is first registered per region (a block
+        # RAM's output, its lane multiplexer and a 10-way region multiplexer are then not
+        # one stage; ``Regs``'s ``read_latency`` 3).
         entry = {}
         for region, name in served.items():
             data = ram[name].rd.data
             if region in _LANE_WIDE:
                 per_word = ram[name].shape.length
                 data = data[read_lane[:ceil_log2(per_word)]] if per_word > 1 else data[0]
-            entry[region] = Signal.like(data, name=f"bus_{name}")
-            m.d.sync += entry[region].eq(data)
-        entry[Region.AXON] = Signal.like(axon.peek_data, name="bus_axon")
-        m.d.sync += entry[Region.AXON].eq(axon.peek_data)
+            entry[region] = data
+        entry[Region.AXON] = axon.peek_data
+        if not lean:
+            for region, data in entry.items():
+                entry[region] = Signal.like(data, name=f"bus_{region.name.lower()}")
+                m.d.sync += entry[region].eq(data)
         with m.Switch(read_region):
             for region, value in entry.items():
                 with m.Case(region):

@@ -3,7 +3,7 @@
 Every request on the configuration bus is decoded here against :mod:`glocal.golden.memmap`.
 Register accesses are answered from this block; memory accesses are handed to the core
 through the ``mem`` port (one read or write strobe in the cycle the request is served,
-read data back ``MEM_READ_LATENCY`` cycles after), so that the core, which owns the memories, can share
+read data back ``read_latency`` cycles after), so that the core, which owns the memories, can share
 their ports between the bus and its passes. An address outside the map, a core index
 other than 0, a write to a read-only register, a ``REFRESH`` value past the last axon, a
 ``MODE`` other than SNN/ANN (ANN only with ``act_bits > 1``) or an ``OUT_SHIFT`` past
@@ -16,8 +16,8 @@ them from its fabric instead.
 Bus timing: a request is taken into a register whenever the block is idle, decoded the
 cycle after (into registers again) and served the cycle after that, or later while the
 core cannot serve it (a memory other than ``AXON`` during a step, a register write during
-a step); its response is offered ``MEM_READ_LATENCY + 1`` cycles after it is served (a read:
-the memory, the core's two registers of the entry read, the capture) or one (a decode error or a write), and the
+a step); its response is offered ``read_latency + 1`` cycles after it is served (a read: the
+memory, the core's one or two registers of the entry read, the capture) or one (a decode error or a write), and the
 next request is taken after the response. The bus's wires and the decode each end at a
 register, so neither reaches the memories' write enables in the cycle they arrive (the
 chip's clock, ``docs/boards.md``).
@@ -42,11 +42,7 @@ from glocal.golden.memmap import (
 from glocal.golden.reference import Mode
 from glocal.rtl.bus import Signature as BusSignature
 
-__all__ = ["Regs", "MemPort", "COUNTERS", "MEM_READ_LATENCY"]
-
-#: Cycles from a memory read strobe to its data on ``MemPort.rdata``: the block RAM, the
-#: core's register of the entry selected from its word, its register of the region's entry.
-MEM_READ_LATENCY = 3
+__all__ = ["Regs", "MemPort", "COUNTERS"]
 
 #: Performance counters, each with the widest increment it takes in one cycle.
 COUNTERS = {
@@ -67,9 +63,9 @@ class MemPort(wiring.Signature):
     stall : In(1)
         The core cannot serve ``region`` now (combinational from ``region``/``write``).
     rdata : In(32)
-        Read data, extended to 32 bits, ``MEM_READ_LATENCY`` cycles after ``read`` (the
-        core registers the entry selected from its memory word, then the entry selected
-        by region; the request's address is held meanwhile).
+        Read data, extended to 32 bits, ``Regs``'s ``read_latency`` cycles after ``read``
+        (the block RAM, then the core's register(s) of the entry read; the request's
+        address is held meanwhile).
     """
 
     def __init__(self):
@@ -85,6 +81,9 @@ class Regs(wiring.Component):
     Parameters
     ----------
     cfg : CoreConfig
+    read_latency : int
+        Cycles from ``mem.read`` to the data on ``mem.rdata`` (2 or more): what the core
+        serving ``mem`` takes.
 
     Members
     -------
@@ -104,8 +103,10 @@ class Regs(wiring.Component):
         Per-cycle increments of the performance counters of `COUNTERS`.
     """
 
-    def __init__(self, *, cfg: CoreConfig):
-        self._cfg = cfg
+    def __init__(self, *, cfg: CoreConfig, read_latency: int = 2):
+        if read_latency < 2:
+            raise ValueError(f"read_latency must be 2 or more, not {read_latency}")
+        self._cfg, self._read_latency = cfg, read_latency
         members = {
             "bus": Out(BusSignature()),
             "mem": Out(MemPort()),
@@ -204,9 +205,9 @@ class Regs(wiring.Component):
                     with m.Else():
                         m.d.comb += self.mem.read.eq(d_mem)
                         m.next = "READ0"
-            for k in range(MEM_READ_LATENCY - 1):
+            for k in range(self._read_latency - 1):
                 with m.State(f"READ{k}"):
-                    m.next = f"READ{k + 1}" if k + 2 < MEM_READ_LATENCY else "CAPTURE"
+                    m.next = f"READ{k + 1}" if k + 2 < self._read_latency else "CAPTURE"
             with m.State("CAPTURE"):
                 with m.If(d_mem):
                     m.d.sync += resp_data.eq(self.mem.rdata)

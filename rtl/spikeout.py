@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.vendor import SiliconBluePlatform
@@ -29,12 +30,20 @@ from glocal.rtl.noc import (
 __all__ = ["Egress", "Ingress"]
 
 
+class _Stream:
+    """A stream's three members, as plain values (a FIFO's read side seen as a stream)."""
+
+    def __init__(self, valid, payload, ready):
+        self.valid, self.payload, self.ready = valid, payload, ready
+
+
 class Egress(wiring.Component):
     """Routing-table lookup: fired neuron ids in, packets out, one packet per cycle.
 
-    A four-stage pipeline: the pointer table is read with the neuron id, the destination
-    table with ``base + k`` for ``k < count``, and its entry with the neuron's value (a
-    whole packet) is registered and offered.
+    A pipeline: the spike is queued (a two-entry FIFO), the pointer table read with the
+    neuron id and the pointer registered, the destination table read with ``base + k``
+    for ``k < count``, and its entry with the neuron's value (a whole packet) queued (a
+    two-entry FIFO) and offered; ``lean`` leaves out both FIFOs and the pointer register.
     A neuron with ``count`` destinations occupies the pointer stage for ``max(count, 1)``
     cycles, so a fan-out of one sustains one spike per cycle.
 
@@ -46,6 +55,11 @@ class Egress(wiring.Component):
         Core geometry.
     table : RouteTable or None
         Initial table contents (as after the host wrote them); empty if ``None``.
+    lean : bool or None
+        Leave out the two-entry FIFOs at the input and the output and the pointer's
+        register (fewer flip-flops, two cycles less from a spike to its first packet, but
+        the handshakes of the core and of the router meet in one cycle); ``None`` chooses
+        by platform: lean on the iCE40, whose LCs run out before its clock does.
 
     Members
     -------
@@ -61,8 +75,9 @@ class Egress(wiring.Component):
         No spike offered, none being looked up, no packet waiting.
     """
 
-    def __init__(self, *, mesh: Mesh, cfg: CoreConfig, table: RouteTable | None = None):
-        self._mesh, self._cfg, self._table = mesh, cfg, table
+    def __init__(self, *, mesh: Mesh, cfg: CoreConfig, table: RouteTable | None = None,
+                 lean: bool | None = None):
+        self._mesh, self._cfg, self._table, self._lean = mesh, cfg, table, lean
         super().__init__({
             "spikes": In(neuron_stream(cfg)),
             "packets": Out(stream.Signature(packet_layout(mesh, cfg))),
@@ -106,41 +121,78 @@ class Egress(wiring.Component):
             self.read.data.eq(Mux(rd_dest, dest_b.data, ptr_b.data)),
         ]
 
-        ptr_r, dest_r = ptr.read_port(), dest.read_port()
-        pointer = pl(ptr_r.data)
-        looked = Signal()                 # ptr_r.data holds the current neuron's pointer
-        k = Signal(range(mesh.fanout))    # destinations of that neuron already issued
-        read = Signal()                   # dest_r.data holds a destination entry
-        out = self.packets
+        lean = self._lean if self._lean is not None else \
+            isinstance(platform, SiliconBluePlatform)
+        spikes, out = self.spikes, self.packets
+        if not lean:
+            # Two-entry FIFOs at both ends: ``spikes.ready`` and the lookup's "room for a
+            # packet" then come from their levels (registers), not from the handshakes
+            # of the core's spike FIFO and of the router or ingress beyond.
+            m.submodules.inq = inq = SyncFIFO(width=len(spikes.payload.as_value()), depth=2)
+            m.submodules.outq = outq = SyncFIFO(width=len(out.payload.as_value()), depth=2)
+            m.d.comb += [inq.w_data.eq(spikes.payload), inq.w_en.eq(spikes.valid),
+                         spikes.ready.eq(inq.w_rdy),
+                         out.payload.eq(outq.r_data), out.valid.eq(outq.r_rdy),
+                         outq.r_en.eq(out.ready)]
+            spikes = _Stream(inq.r_rdy, spikes.payload.shape()(inq.r_data), inq.r_en)
 
-        free = ~out.valid | out.ready     # the output register can take an entry
-        d_free = ~read | free             # the destination read can be replaced
-        issue = looked & (pointer.count != 0) & d_free
-        done = looked & ((pointer.count == 0) | (issue & (k == pointer.count - 1)))
-        # The neuron's value travels beside its pointer, then beside its destination entry,
-        # then in the packet register: the packet is offered from registers, not from the
-        # block RAM (whose output would reach the router's or the ingress's handshake).
+        ptr_r, dest_r = ptr.read_port(), dest.read_port()
+        looked = Signal()                 # ``pointer`` holds the current neuron's pointer
+        k = Signal(range(mesh.fanout))    # destinations of that neuron already issued
+        if lean:
+            # The destination read is the output register (held while it is offered).
+            read = out.valid
+            d_free = ~out.valid | out.ready
+        else:
+            read = Signal()               # dest_r.data holds a destination entry
+            d_free = ~read | outq.w_rdy   # the destination read can be replaced
         looked_value = Signal.like(self.spikes.payload.value)
         read_value = Signal.like(self.spikes.payload.value)
+        if lean:
+            # The pointer is used as the block RAM gives it (held while it is expanded).
+            pointer = pl(ptr_r.data)
+        else:
+            # The pointer read is registered before it is used.
+            pointer = Signal(pl)
+            fetched = Signal()            # ptr_r.data holds a pointer to register
+            fetched_value = Signal.like(self.spikes.payload.value)
+        issue = looked & (pointer.count != 0) & d_free
+        done = looked & ((pointer.count == 0) | (issue & (k == pointer.count - 1)))
+        # The neuron's value travels beside its pointer, then beside its destination entry.
+        if lean:
+            m.d.comb += [spikes.ready.eq(~looked | done),
+                         ptr_r.en.eq(spikes.ready)]  # hold the pointer while it is expanded
+            with m.If(spikes.ready):
+                m.d.sync += [looked.eq(spikes.valid),
+                             looked_value.eq(spikes.payload.value)]
+        else:
+            advance = ~looked | done
+            m.d.comb += [spikes.ready.eq(~fetched | advance), ptr_r.en.eq(spikes.ready)]
+            with m.If(spikes.ready):
+                m.d.sync += [fetched.eq(spikes.valid),
+                             fetched_value.eq(spikes.payload.value)]
+            with m.If(advance):
+                m.d.sync += [looked.eq(fetched), pointer.eq(ptr_r.data),
+                             looked_value.eq(fetched_value)]
         m.d.comb += [
-            self.spikes.ready.eq(~looked | done),
-            ptr_r.addr.eq(self.spikes.payload.neuron),
-            ptr_r.en.eq(self.spikes.ready),          # hold the pointer while it is expanded
+            ptr_r.addr.eq(spikes.payload.neuron),
             dest_r.addr.eq(pointer.base + k),
-            dest_r.en.eq(d_free),                    # hold the entry until it is registered
+            dest_r.en.eq(d_free),                    # hold the entry until it is taken
         ]
-        with m.If(self.spikes.ready):
-            m.d.sync += [looked.eq(self.spikes.valid),
-                         looked_value.eq(self.spikes.payload.value)]
         with m.If(d_free):
             m.d.sync += [read.eq(issue), read_value.eq(looked_value)]
         with m.If(done):
             m.d.sync += k.eq(0)
         with m.Elif(issue):
             m.d.sync += k.eq(k + 1)
-        with m.If(free):
-            m.d.sync += [out.valid.eq(read), out.payload.eq(Cat(dest_r.data, read_value))]
-        m.d.comb += self.idle.eq(~self.spikes.valid & ~looked & ~read & ~out.valid)
+        packet = Cat(dest_r.data, read_value)
+        if lean:
+            m.d.comb += [out.payload.eq(packet),
+                         self.idle.eq(~self.spikes.valid & ~looked & ~out.valid)]
+        else:
+            m.d.comb += [outq.w_data.eq(packet), outq.w_en.eq(read)]
+            m.d.comb += self.idle.eq(~self.spikes.valid & ~inq.r_rdy & ~fetched & ~looked
+                                     & ~read & ~outq.r_rdy)
         return m
 
 
