@@ -16,9 +16,9 @@ them from its fabric instead.
 Bus timing: a request is taken into a register whenever the block is idle, decoded the
 cycle after (into registers again) and served the cycle after that, or later while the
 core cannot serve it (a memory other than ``AXON`` during a step, a register write during
-a step); its response is offered ``read_latency + 1`` cycles after it is served (a read: the
-memory, the core's one or two registers of the entry read, the capture) or one (a decode error or a write), and the
-next request is taken after the response. The bus's wires and the decode each end at a
+a step); its response is offered ``read_latency + 1`` cycles after it is served (a read:
+the memory, the core's one or two registers of the entry read, the capture) or one (a
+decode error or a write), and the next request is taken after the response. The bus's wires and the decode each end at a
 register, so neither reaches the memories' write enables in the cycle they arrive (the
 chip's clock, ``docs/boards.md``).
 """
