@@ -18,9 +18,9 @@ cycle after (into registers again) and served the cycle after that, or later whi
 core cannot serve it (a memory other than ``AXON`` during a step, a register write during
 a step); its response is offered ``read_latency + 1`` cycles after it is served (a read:
 the memory, the core's one or two registers of the entry read, the capture) or one (a
-decode error or a write), and the next request is taken after the response. The bus's wires and the decode each end at a
-register, so neither reaches the memories' write enables in the cycle they arrive (the
-chip's clock, ``docs/boards.md``).
+decode error or a write), and the next request is taken after the response. The bus's
+wires and the decode each end at a register, so neither reaches the memories' write
+enables in the cycle they arrive (the chip's clock, ``docs/boards.md``).
 """
 
 from __future__ import annotations
