@@ -23,7 +23,8 @@ from glocal.sim.cores import RandomRun, random_run
 SMALL = CoreConfig(axons=12, neurons=8, lanes=2, acc_bits=12)
 
 #: Both organisations of W and H: block RAM with a read and a write port, and single-port
-#: RAM (``Core(single_port=True)``, the iCE40's SPRAM).
+#: RAM (``Core(single_port=True)``, the iCE40's SPRAM); the latter as the iCE40 builds it,
+#: ``lean``.
 PORTS = [pytest.param(False, id="dual"), pytest.param(True, id="single")]
 
 
@@ -41,7 +42,7 @@ def simulate(cfg, bench, background=(), single_port=False):
     ``background`` holds more testbenches ``tb(ctx, *, dut)`` that run beside it (the
     ``spikes`` stream is always ready unless one of them drives it).
     """
-    dut = Core(cfg=cfg, single_port=single_port)
+    dut = Core(cfg=cfg, single_port=single_port, lean=single_port)
     out = {}
 
     async def tb(ctx):

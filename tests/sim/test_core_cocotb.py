@@ -62,8 +62,9 @@ LONG = {
 
 
 def run_core(name, cfg, seeds, steps, hebb):
-    # Names ending in ``_sp`` build the core with single-port W and H.
-    core = Core(cfg=cfg, single_port=name.endswith("_sp"))
+    # Names ending in ``_sp`` build the core as the iCE40 does: single-port W and H, lean.
+    sp = name.endswith("_sp")
+    core = Core(cfg=cfg, single_port=sp, lean=sp)
     run_cocotb(core, name="core", test_module="glocal.sim.core_tb",
                build_dir=build_root() / f"core_{name}",
                extra_env={"GLOCAL_CFG": json.dumps(dataclasses.asdict(cfg)),
