@@ -571,7 +571,7 @@ class Core(wiring.Component):
         busy = Signal()
         m.d.comb += [running.eq(~st["idle"] | l_run), busy.eq(running | spike_pending)]
         m.d.sync += owned.eq(running)
-        self._bus_ports(m, regs.mem, ram, axon, ~owned, lean)
+        bus_held = self._bus_ports(m, regs.mem, ram, axon, ~owned, lean)
         if sp:
             with m.If(~owned):
                 for name, region in (("weight", Region.WEIGHT), ("hebb", Region.HEBB)):
@@ -663,7 +663,8 @@ class Core(wiring.Component):
         ]
 
         # -- the step sequence ---------------------------------------------------------------
-        m.d.comb += [self.ctrl.ready.eq(st["idle"] & ~spike_pending), self.ctrl.busy.eq(busy),
+        m.d.comb += [self.ctrl.ready.eq(st["idle"] & ~spike_pending & ~bus_held),
+                     self.ctrl.busy.eq(busy),
                      regs.busy.eq(busy)]
         with m.FSM():
             with m.State("IDLE"):
@@ -811,6 +812,8 @@ class Core(wiring.Component):
 
     def _bus_ports(self, m, mem, ram, axon, idle, lean):
         """Serve the bus's memory accesses: ``AXON`` at any time, the others while idle.
+        Return the flag of an ``AXON`` write held for the axon block (never set if
+        ``lean``).
 
         The ``axons`` stream shares the axon block's write port with the bus (the bus
         first: it takes at most one request in two cycles, so the stream is not starved).
@@ -820,18 +823,35 @@ class Core(wiring.Component):
         """
         cfg = self._cfg
         lane = Signal(ceil_log2(2 * cfg.lanes))     # H words hold two lane groups
-        m.d.comb += mem.stall.eq(Mux(mem.region == Region.AXON,
-                                     mem.we & ~axon.set.ready, ~idle))
-        bus_axon = Signal()
+        # ``AXON`` writes go to the axon block's write port beside the ``axons`` stream.
+        # Unless ``lean``, a write is first taken into a register (``held``), and offered
+        # from it until the block takes it: the bus's strobe then ends at that register,
+        # not at the axon memory's address through the block's ready and the stream's
+        # multiplexer. An ``AXON`` request waits while a write is held, and so does the
+        # next step (``ctrl.ready``), so a write answered before ``start`` acts before it.
+        held = Signal()
+        if lean:
+            bus_axon = Signal()
+            index, value = mem.index, mem.data[:cfg.act_bits]
+            m.d.comb += [bus_axon.eq(mem.write & (mem.region == Region.AXON)),
+                         mem.stall.eq(Mux(mem.region == Region.AXON,
+                                          mem.we & ~axon.set.ready, ~idle))]
+        else:
+            bus_axon = held
+            index, value = Signal.like(mem.index), Signal(cfg.act_bits)
+            with m.If(held & axon.set.ready):
+                m.d.sync += held.eq(0)
+            with m.If(mem.write & (mem.region == Region.AXON)):
+                m.d.sync += [held.eq(1), index.eq(mem.index), value.eq(mem.data)]
+            m.d.comb += mem.stall.eq(Mux(mem.region == Region.AXON, held, ~idle))
         m.d.comb += [
-            bus_axon.eq(mem.write & (mem.region == Region.AXON)),
             axon.peek_addr.eq(mem.index),
             axon.set.valid.eq(bus_axon | self.axons.valid),
             self.axons.ready.eq(axon.set.ready & ~bus_axon),
         ]
         with m.If(bus_axon):
-            m.d.comb += [axon.set.payload.index.eq(mem.index),
-                         axon.set.payload.value.eq(mem.data[:cfg.act_bits])]
+            m.d.comb += [axon.set.payload.index.eq(index),
+                         axon.set.payload.value.eq(value)]
         with m.Else():
             m.d.comb += [axon.set.payload.index.eq(self.axons.payload.axon),
                          axon.set.payload.value.eq(self.axons.payload.value
@@ -881,6 +901,7 @@ class Core(wiring.Component):
             for region, value in entry.items():
                 with m.Case(region):
                     m.d.sync += mem.rdata.eq(value)
+        return held
 
 
 def _later(m, stage, name, keys):
