@@ -406,22 +406,34 @@ def test_core_without_the_mask_has_no_enable_memory_and_refuses_its_region():
 
 
 @pytest.mark.parametrize("single_port", PORTS)
+@pytest.mark.parametrize("target", ["u", "t"])
 @pytest.mark.parametrize("lead", range(-1, 5))
-def test_a_bus_write_racing_a_steps_start_lands_before_or_after_the_step(lead, single_port):
-    # The ports change owner a cycle after the step starts or ends (``owned``): a write
-    # taken around ``start`` is served in the step's first cycle (it acts before the step)
-    # or waits until the step is over (it acts after), and is never lost or mixed into a
-    # pass. ``lead``: cycles from the request being offered to ``start``.
+def test_a_bus_write_racing_a_steps_start_lands_before_or_after_the_step(lead, target,
+                                                                          single_port):
+    # The ports change owner a cycle after the step starts or ends (``owned``): a memory
+    # write taken around ``start`` is served in the step's first cycle (it acts before the
+    # step) or waits until the step is over (it acts after), and is never lost or mixed
+    # into a pass. A register write (``T``, which the step's first cycle advances) waits
+    # from the cycle ``start`` is taken. ``lead``: cycles from the request being offered
+    # to ``start``.
     cfg = SMALL
     run = random_run(cfg, 21, 1)
     params = replace(run.params, regs=replace(run.params.regs, learn=True))
-    x, value = run.xs[0], 37
+    x = run.xs[0]
+    value = 37 if target == "u" else 5
+    addr = address(Region.U, 0) if target == "u" else address(Region.REGS, int(Reg.T))
+
+    def written(state):
+        if target == "u":
+            return replace(state, u=np.concatenate([[value], state.u[1:]]))
+        return replace(state, t=value)
+
     async def bench(drv):
         ctx, core = drv.port.ctx, drv.port.core
         await drv.load(params, run.state)
         await drv.send_inputs(x)
         ctx.set(core.bus.resp.ready, 1)
-        ctx.set(core.bus.req.payload, {"addr": address(Region.U, 0), "write": 1, "data": value})
+        ctx.set(core.bus.req.payload, {"addr": addr, "write": 1, "data": value})
         taken = answered = False
         for cycle in range(-max(lead, 0), 400):
             ctx.set(core.bus.req.valid, cycle >= -lead and not taken)
@@ -438,10 +450,8 @@ def test_a_bus_write_racing_a_steps_start_lands_before_or_after_the_step(lead, s
         return await drv.read_state()
 
     got = simulate(cfg, bench, single_port=single_port)
-    after = reference.step(cfg, params, run.state, x)
-    after = replace(after, u=np.concatenate([[value], after.u[1:]]))
-    before = reference.step(cfg, params, replace(run.state, u=np.concatenate(
-        [[value], run.state.u[1:]])), x)
+    after = written(reference.step(cfg, params, run.state, x))
+    before = reference.step(cfg, params, written(run.state), x)
     matches = [all(np.array_equal(getattr(got, k), getattr(ref, k))
-                   for k in ("u", "s", "hebb", "t_last")) for ref in (before, after)]
+                   for k in ("u", "s", "hebb", "t_last", "t")) for ref in (before, after)]
     assert any(matches), "the write was lost or mixed into the step"
