@@ -13,21 +13,26 @@ module _glocal_soft_mul (A, B, Y);
   output [Y_WIDTH-1:0] Y;
   // $mul is signed when both operands are (Yosys's rule). A is extended to the result
   // width; B's bits select shifted copies of it, and a signed B's top bit weighs
-  // -2**(B_WIDTH-1), so its partial product is subtracted.
+  // -2**(B_WIDTH-1), so its partial product is negated. The B_WIDTH partial products
+  // are summed by a balanced tree of adders (node i = node 2i+1 + node 2i+2, the leaves
+  // at B_WIDTH-1 ...), ceil(log2 B_WIDTH) adders deep rather than B_WIDTH.
   localparam SIGNED = A_SIGNED && B_SIGNED;
+  localparam N = B_WIDTH;
   wire [Y_WIDTH-1:0] a;
-  wire [Y_WIDTH-1:0] sum [0:B_WIDTH];
-  assign sum[0] = {Y_WIDTH{1'b0}};
+  wire [Y_WIDTH-1:0] node [0:2*N-2];
   generate
     if (SIGNED) assign a = $signed(A);
     else assign a = A;
   endgenerate
   genvar i;
-  generate for (i = 0; i < B_WIDTH; i = i + 1) begin : pp
-    if (SIGNED && i == B_WIDTH - 1)
-      assign sum[i + 1] = sum[i] - (B[i] ? a << i : {Y_WIDTH{1'b0}});
+  generate for (i = 0; i < N; i = i + 1) begin : pp
+    if (SIGNED && i == N - 1)
+      assign node[N - 1 + i] = B[i] ? -(a << i) : {Y_WIDTH{1'b0}};
     else
-      assign sum[i + 1] = sum[i] + (B[i] ? a << i : {Y_WIDTH{1'b0}});
+      assign node[N - 1 + i] = B[i] ? a << i : {Y_WIDTH{1'b0}};
   end endgenerate
-  assign Y = sum[B_WIDTH];
+  generate for (i = 0; i < N - 1; i = i + 1) begin : add
+    assign node[i] = node[2 * i + 1] + node[2 * i + 2];
+  end endgenerate
+  assign Y = node[0];
 endmodule

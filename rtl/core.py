@@ -578,7 +578,7 @@ class Core(wiring.Component):
         busy = Signal()
         m.d.comb += [running.eq(~st["idle"] | l_run), busy.eq(running | spike_pending)]
         m.d.sync += owned.eq(running)
-        bus_held = self._bus_ports(m, regs.mem, ram, axon, ~owned, lean)
+        bus_held = self._bus_ports(m, regs.mem, ram, axon, ~owned, running, lean)
         if sp:
             with m.If(~owned):
                 for name, region in (("weight", Region.WEIGHT), ("hebb", Region.HEBB)):
@@ -822,7 +822,7 @@ class Core(wiring.Component):
         m.d.comb += pending.eq(bits.any() | fifo.r_rdy)
         return pending
 
-    def _bus_ports(self, m, mem, ram, axon, idle, lean):
+    def _bus_ports(self, m, mem, ram, axon, idle, running, lean):
         """Serve the bus's memory accesses: ``AXON`` at any time, the others while idle.
         Return the flag of an ``AXON`` write held for the axon block (never set if
         ``lean``).
@@ -855,7 +855,16 @@ class Core(wiring.Component):
                 m.d.sync += held.eq(0)
             with m.If(mem.write & (mem.region == Region.AXON)):
                 m.d.sync += [held.eq(1), index.eq(mem.index), value.eq(mem.data)]
-            m.d.comb += mem.stall.eq(Mux(mem.region == Region.AXON, held, ~idle))
+            # The other memories' writes are done a cycle after their strobe (``wrote``),
+            # from the request's registers (held by ``Regs`` until the response): the
+            # strobe ends at a register, not at write enables across the core. A request
+            # is served only if the ports are the bus's in that cycle and the next.
+            m.d.comb += mem.stall.eq(Mux(mem.region == Region.AXON, held, ~idle | running))
+        wrote = Signal()
+        if lean:
+            m.d.comb += wrote.eq(mem.write)
+        else:
+            m.d.sync += wrote.eq(mem.write)
         m.d.comb += [
             axon.peek_addr.eq(mem.index),
             axon.set.valid.eq(bus_axon | self.axons.valid),
@@ -878,7 +887,7 @@ class Core(wiring.Component):
         with m.If(idle):
             for region, name in served.items():
                 port = ram[name]
-                hit = mem.write & (mem.region == region)
+                hit = wrote & (mem.region == region)
                 if region in _LANE_WIDE:
                     width = region_width(cfg, region)
                     per_word = port.shape.length
