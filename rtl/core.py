@@ -672,12 +672,16 @@ class Core(wiring.Component):
         # -- the step sequence ---------------------------------------------------------------
         m.d.comb += [self.ctrl.ready.eq(st["idle"] & ~spike_pending & ~bus_held),
                      self.ctrl.busy.eq(busy)]
-        # Register writes wait while a step runs: ``busy`` registered, and set already in
-        # the cycle a step is started (so that ``BEGIN``, which reads the registers and
-        # advances ``t``, never meets a write); it falls a cycle after ``busy``.
-        regs_busy = Signal()
-        m.d.sync += regs_busy.eq(busy | (self.ctrl.start & self.ctrl.ready))
-        m.d.comb += regs.busy.eq(regs_busy)
+        # Register writes wait while a step runs. Unless ``lean``, on ``busy`` registered,
+        # and set already in the cycle a step is started (so that ``BEGIN``, which reads
+        # the registers and advances ``t``, never meets a write); it falls a cycle after
+        # ``busy``.
+        if lean:
+            m.d.comb += regs.busy.eq(busy)
+        else:
+            regs_busy = Signal()
+            m.d.sync += regs_busy.eq(busy | (self.ctrl.start & self.ctrl.ready))
+            m.d.comb += regs.busy.eq(regs_busy)
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += st["idle"].eq(1)
