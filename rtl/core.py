@@ -159,10 +159,12 @@ class Core(wiring.Component):
         at the price of LEARN(t) no longer overlapping INTEGRATE(t+1) (``docs/core.md``,
         "Single-port W and H"). What the core computes is the same.
     lean : bool or None
-        Leave out the timing registers that cost many flip-flops and few cycles (the bus
-        read's register per region: a read takes a cycle less); ``None`` chooses by
-        platform: lean on the iCE40, whose LCs run out before its clock does. What the
-        core computes is the same.
+        Leave out the timing registers that cost flip-flops and cycles but no function:
+        the bus read's register per region (a read takes a cycle less), the held bus
+        ``AXON`` write, the bus memory write a cycle after its strobe, the registered
+        ``busy`` of register writes, and the distributed RAM of ``t_last`` and the
+        touched marks. ``None`` chooses by platform: lean on the iCE40, whose LCs run out
+        before its clock does. What the core computes is the same.
 
     Members
     -------
