@@ -5,6 +5,7 @@ The core's whole behaviour through this block is checked against the reference i
 memories' write enables (``docs/boards.md``, the chip's clock).
 """
 
+import pytest
 from amaranth.sim import Simulator
 
 from glocal.golden.config import CoreConfig
@@ -14,8 +15,8 @@ from glocal.rtl.regs import Regs
 CFG = CoreConfig(axons=16, neurons=8, lanes=2, acc_bits=12)
 
 
-def _run(bench):
-    dut = Regs(cfg=CFG)
+def _run(bench, **kwargs):
+    dut = Regs(cfg=CFG, **kwargs)
     sim = Simulator(dut)
     sim.add_clock(1e-6)
 
@@ -89,3 +90,29 @@ def test_a_bad_register_value_is_refused_after_the_registered_decode():
         assert ctx.get(dut.refresh) == 0
 
     _run(bench)
+
+
+@pytest.mark.parametrize("latency", [2, 3, 4])
+def test_a_memory_read_captures_the_data_read_latency_cycles_after_its_strobe(latency):
+    # The core answers ``read_latency`` cycles after the strobe: the data before then
+    # must not be the one returned.
+    async def bench(ctx, dut):
+        ctx.set(dut.bus.req.payload, {"addr": pack_address(0, Region.U, 3), "write": 0,
+                                      "data": 0})
+        ctx.set(dut.bus.req.valid, 1)
+        await ctx.tick().until(dut.mem.read)
+        ctx.set(dut.bus.req.valid, 0)
+        for k in range(1, latency + 2):
+            ctx.set(dut.mem.rdata, 100 + k)          # the value k cycles after the strobe
+            await ctx.tick()
+        ctx.set(dut.bus.resp.ready, 1)
+        *_, resp = await ctx.tick().sample(dut.bus.resp.payload).until(dut.bus.resp.valid)
+        assert (resp.data, resp.error) == (100 + latency, 0)
+
+    _run(bench, read_latency=latency)
+
+
+@pytest.mark.filterwarnings("ignore:.*created but never used")
+def test_a_read_latency_under_two_is_refused():
+    with pytest.raises(ValueError, match="read_latency must be 2 or more"):
+        Regs(cfg=CFG, read_latency=1)
