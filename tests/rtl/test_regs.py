@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Regs: the bus request is registered, decoded a cycle later, and served from registers.
 
 The core's whole behaviour through this block is checked against the reference in
@@ -112,7 +113,6 @@ def test_a_memory_read_captures_the_data_read_latency_cycles_after_its_strobe(la
     _run(bench, read_latency=latency)
 
 
-@pytest.mark.filterwarnings("ignore:.*created but never used")
 def test_a_read_latency_under_two_is_refused():
     with pytest.raises(ValueError, match="read_latency must be 2 or more"):
         Regs(cfg=CFG, read_latency=1)
