@@ -56,6 +56,7 @@ from glocal.rtl.regs import Regs
 from glocal.rtl.soma import LATENCY as SOMA_LATENCY
 from glocal.rtl.soma import Soma
 from glocal.rtl.spram import SinglePort
+from glocal.rtl.target import resolve_lean
 
 __all__ = ["Core"]
 
@@ -232,8 +233,7 @@ class Core(wiring.Component):
         if cfg.plastic_mask:
             # Plasticity enables, W's order (one lane group per word), read by LEARN only.
             ram["enable"] = _Ram(m, "enable", lanes_of(cfg, 1, sign=False), A * G)
-        lean = self._lean if self._lean is not None else \
-            isinstance(platform, SiliconBluePlatform)
+        lean = resolve_lean(self._lean, platform)
         if not lean:
             # Memories of a few bits a row whose words feed arithmetic or an address in
             # the cycle they are read (``t − t_last`` → P's address; the touched marks →
@@ -830,7 +830,7 @@ class Core(wiring.Component):
 
     def _bus_ports(self, m, mem, ram, axon, idle, running, lean):
         """Serve the bus's memory accesses: ``AXON`` at any time, the others while idle.
-        Return the flag of an ``AXON`` write held for the axon block (never set if
+        Return the flag of an ``AXON`` write held for the axon block (``Const(0)`` if
         ``lean``).
 
         The ``axons`` stream shares the axon block's write port with the bus (the bus
@@ -847,15 +847,17 @@ class Core(wiring.Component):
         # not at the axon memory's address through the block's ready and the stream's
         # multiplexer. An ``AXON`` request waits while a write is held, and so does the
         # next step (``ctrl.ready``), so a write answered before ``start`` acts before it.
-        held = Signal()
+        wrote = Signal()
         if lean:
+            held = Const(0)
             bus_axon = Signal()
             index, value = mem.index, mem.data[:cfg.act_bits]
             m.d.comb += [bus_axon.eq(mem.write & (mem.region == Region.AXON)),
                          mem.stall.eq(Mux(mem.region == Region.AXON,
-                                          mem.we & ~axon.set.ready, ~idle))]
+                                          mem.we & ~axon.set.ready, ~idle)),
+                         wrote.eq(mem.write)]
         else:
-            bus_axon = held
+            held = bus_axon = Signal()
             index, value = Signal.like(mem.index), Signal(cfg.act_bits)
             with m.If(held & axon.set.ready):
                 m.d.sync += held.eq(0)
@@ -866,10 +868,6 @@ class Core(wiring.Component):
             # strobe ends at a register, not at write enables across the core. A request
             # is served only if the ports are the bus's in that cycle and the next.
             m.d.comb += mem.stall.eq(Mux(mem.region == Region.AXON, held, ~idle | running))
-        wrote = Signal()
-        if lean:
-            m.d.comb += wrote.eq(mem.write)
-        else:
             m.d.sync += wrote.eq(mem.write)
         m.d.comb += [
             axon.peek_addr.eq(mem.index),

@@ -26,6 +26,7 @@ from glocal.rtl.noc import (
     table_read_signature,
     table_write_layout,
 )
+from glocal.rtl.target import resolve_lean
 
 __all__ = ["Egress", "Ingress"]
 
@@ -121,8 +122,7 @@ class Egress(wiring.Component):
             self.read.data.eq(Mux(rd_dest, dest_b.data, ptr_b.data)),
         ]
 
-        lean = self._lean if self._lean is not None else \
-            isinstance(platform, SiliconBluePlatform)
+        lean = resolve_lean(self._lean, platform)
         spikes, out = self.spikes, self.packets
         if not lean:
             # Two-entry FIFOs at both ends: ``spikes.ready`` and the lookup's "room for a
@@ -139,23 +139,21 @@ class Egress(wiring.Component):
         ptr_r, dest_r = ptr.read_port(), dest.read_port()
         looked = Signal()                 # ``pointer`` holds the current neuron's pointer
         k = Signal(range(mesh.fanout))    # destinations of that neuron already issued
-        if lean:
-            # The destination read is the output register (held while it is offered).
-            read = out.valid
-            d_free = ~out.valid | out.ready
-        else:
-            read = Signal()               # dest_r.data holds a destination entry
-            d_free = ~read | outq.w_rdy   # the destination read can be replaced
         looked_value = Signal.like(self.spikes.payload.value)
         read_value = Signal.like(self.spikes.payload.value)
         if lean:
-            # The pointer is used as the block RAM gives it (held while it is expanded).
+            # The pointer is used as the block RAM gives it (held while it is expanded);
+            # the destination read is the output register (held while it is offered).
             pointer = pl(ptr_r.data)
+            read = out.valid
+            d_free = ~out.valid | out.ready
         else:
             # The pointer read is registered before it is used.
             pointer = Signal(pl)
             fetched = Signal()            # ptr_r.data holds a pointer to register
             fetched_value = Signal.like(self.spikes.payload.value)
+            read = Signal()               # dest_r.data holds a destination entry
+            d_free = ~read | outq.w_rdy   # the destination read can be replaced
         issue = looked & (pointer.count != 0) & d_free
         done = looked & ((pointer.count == 0) | (issue & (k == pointer.count - 1)))
         # The neuron's value travels beside its pointer, then beside its destination entry.
