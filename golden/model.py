@@ -30,8 +30,9 @@ from torch import nn
 
 from glocal.golden import fixed, quant
 from glocal.golden.config import CoreConfig
+from glocal.golden.encode import Encoding, encode
 
-__all__ = ["Variant", "Precision", "NetSpec", "LayerState", "Output", "Hidden", "Readout",
+__all__ = ["Variant", "Score", "Precision", "NetSpec", "LayerState", "Output", "Hidden", "Readout",
            "Net", "Codes", "hop"]
 
 
@@ -45,6 +46,16 @@ class Variant(enum.Enum):
     LP = "lp"
     #: Hybrid: trained weights plus the meta-learned Hebbian term.
     HP = "hp"
+
+
+class Score(enum.Enum):
+    """What the last layer is and what its score is (:attr:`NetSpec.readout`)."""
+
+    #: Non-spiking integrator: the summed current of every step (no leak, no plasticity).
+    INTEGRATE = "integrate"
+    #: A spiking layer like the hidden ones (leak, soft reset, Hebbian term for LP and HP);
+    #: the score is its final membrane over the threshold (the authors' network).
+    MEMBRANE = "membrane"
 
 
 class Precision(enum.Enum):
@@ -80,6 +91,23 @@ class NetSpec:
     w_gain : float
         Hidden weights start uniform in ``±w_gain/sqrt(fan_in)``.
     cfg : CoreConfig
+    readout : Score
+        ``INTEGRATE``: a non-spiking, non-plastic integrator whose summed current is the
+        score. ``MEMBRANE`` (the authors' fault-tolerance network): the last layer is one
+        more spiking layer, plastic like the hidden ones, and its final membrane over the
+        threshold is the score.
+    in_levels : int
+        What an input value of 1 means: the first layer takes integers ``0 .. in_levels``
+        that stand for ``x / in_levels`` (1: spikes; ``cfg.act_max``: an analog input
+        quantized to the core's activation width). The first layer's ``W``, ``alpha`` and
+        ``beta`` codes absorb the ``1/in_levels``.
+    encoding : Encoding
+        How :meth:`Net.encode` turns intensities into the first layer's input.
+    tau : float
+        ``Encoding.ANALOG``: time constant of the input's ``exp(−t/τ)`` factor, steps.
+    meta_init : str
+        ``"const"``: ``alpha``, ``beta``, ``eta`` start at ``alpha0``, ``beta0``, ``eta0``;
+        ``"uniform"``: each entry uniform in ``[0, alpha0)`` etc. (the authors' init).
     """
 
     sizes: tuple[int, ...] = (64, 128, 10)
@@ -95,6 +123,11 @@ class NetSpec:
     eta0: float = 0.0
     w_gain: float = 1.0
     cfg: CoreConfig = field(default_factory=CoreConfig)
+    readout: Score = Score.INTEGRATE
+    in_levels: int = 1
+    meta_init: str = "const"
+    encoding: Encoding = Encoding.RATE
+    tau: float = 40.0
 
     def __post_init__(self) -> None:
         if len(self.sizes) < 3:
@@ -109,6 +142,14 @@ class NetSpec:
             raise ValueError(f"vth_shift must be in [{lo}, {hi}], not {self.vth_shift}")
         if self.steps < 1:
             raise ValueError(f"steps must be at least 1, not {self.steps}")
+        if self.meta_init not in ("const", "uniform"):
+            raise ValueError(f"meta_init must be 'const' or 'uniform', not {self.meta_init!r}")
+        if self.in_levels != 1 and self.encoding is not Encoding.ANALOG:
+            raise ValueError(f"in_levels > 1 needs the analog encoding; {self.encoding.value} "
+                             f"inputs are spikes (in_levels 1), not {self.in_levels}")
+        if not 1 <= self.in_levels <= self.cfg.act_max:
+            raise ValueError(f"in_levels must be in [1, {self.cfg.act_max}] (act_bits = "
+                             f"{self.cfg.act_bits}), not {self.in_levels}")
 
 
 @dataclass
@@ -184,16 +225,27 @@ class Hidden(nn.Module):
         Hebbian term on (LP, HP) or off (GP).
     """
 
-    def __init__(self, n_in: int, n_out: int, spec: NetSpec, *, plastic: bool) -> None:
+    def __init__(self, n_in: int, n_out: int, spec: NetSpec, *, plastic: bool,
+                 in_levels: int = 1) -> None:
         super().__init__()
         self.n_in, self.n_out, self.spec, self.plastic = n_in, n_out, spec, plastic
+        self.in_levels = in_levels
         k = spec.w_gain / math.sqrt(n_in)
         self.weight = nn.Parameter(torch.empty(n_in, n_out).uniform_(-k, k))
         self.bias = nn.Parameter(torch.zeros(n_out))
         if plastic:
-            self.alpha = nn.Parameter(torch.tensor(spec.alpha0))
-            self.beta = nn.Parameter(torch.full((n_in,), spec.beta0))
-            self.eta = nn.Parameter(torch.full((n_out,), spec.eta0))
+            def init(value: float, *shape: int) -> torch.Tensor:
+                if spec.meta_init == "uniform":  # the authors' U(0, value)
+                    return torch.rand(shape) * value
+                return torch.full(shape, value)
+
+            self.alpha = nn.Parameter(init(spec.alpha0).reshape(()))
+            self.beta = nn.Parameter(init(spec.beta0, n_in))
+            self.eta = nn.Parameter(init(spec.eta0, n_out))
+            #: The trace every sample starts from, paper units (n_in, n_out): zero, or the
+            #: population trace carried through training (``Trace.CARRY``); exported as the
+            #: layer's ``h0``.
+            self.register_buffer("h0", torch.zeros(n_in, n_out))
         self.scale = quant.hidden_scale(spec.vth, spec.vth_shift)
         #: Optional (n_in, n_out) 0/1 tensor: synapses where the Hebbian trace may learn
         #: (the continual-learning experiment's ``1 − M``). ``None``: every synapse. It
@@ -206,13 +258,20 @@ class Hidden(nn.Module):
     def meta_parameters(self) -> list[nn.Parameter]:
         return [self.alpha, self.beta, self.eta] if self.plastic else []
 
-    def zero_state(self, batch: int, dtype=torch.float32) -> LayerState:
+    def zero_state(self, batch: int, dtype=torch.float32, exact: bool = False) -> LayerState:
+        """A sample's start: membranes and spikes zero, each sample's trace ``h0`` (in
+        ``2**-h_frac`` units, quantized and clamped if ``exact``), timestamps and clocks 0."""
         z = torch.zeros(batch, self.n_out, dtype=dtype)
         if not self.plastic:
             return LayerState(u=z, s=z.clone())
-        return LayerState(u=z, s=z.clone(),
-                          hebb=torch.zeros(batch, self.n_in, self.n_out, dtype=dtype),
+        h = self.h0_code(exact, dtype)
+        return LayerState(u=z, s=z.clone(), hebb=h.expand(batch, -1, -1).clone(),
                           t_last=torch.zeros(batch, self.n_in, dtype=torch.long))
+
+    def h0_code(self, exact: bool, dtype=torch.float64) -> torch.Tensor:
+        """``h0`` in ``2**-h_frac`` units: the chip's integer codes if ``exact``."""
+        cfg = self.spec.cfg
+        return quant.hebb(self.h0, quant.h_max(self.spec.h_max, cfg), cfg, exact).to(dtype)
 
     def codes(self, exact: bool, dtype=torch.float64) -> Codes:
         """The layer's parameters in membrane units: the chip's integer codes if ``exact``.
@@ -222,15 +281,18 @@ class Hidden(nn.Module):
         """
         spec, cfg, sc = self.spec, self.spec.cfg, self.scale
         decay = quant.decay(spec.decay, cfg) if exact else spec.decay * (1 << cfg.decay_frac)
-        w = quant.weight(self.weight, sc, cfg, exact).to(dtype)
+        # An input of value k stands for k / in_levels: the codes of everything an input
+        # multiplies (W, alpha·H, beta) absorb the 1 / in_levels.
+        lv = self.in_levels
+        w = quant.weight(self.weight / lv, sc, cfg, exact).to(dtype)
         b = quant.bias(self.bias, sc, cfg, exact).to(dtype)
         if not self.plastic:
             zero = torch.zeros((), dtype=dtype)
             return Codes(w, b, zero, torch.zeros(self.n_in, dtype=dtype),
                          torch.zeros(self.n_out, dtype=dtype),
                          quant.p_table(cfg, spec.w_decay, exact).to(dtype), decay, 0)
-        return Codes(w, b, quant.alpha(self.alpha, sc, cfg, exact).to(dtype),
-                     quant.beta(self.beta, cfg, exact).to(dtype),
+        return Codes(w, b, quant.alpha(self.alpha / lv, sc, cfg, exact).to(dtype),
+                     quant.beta(self.beta / lv, cfg, exact).to(dtype),
                      quant.theta(self.eta, spec.vth_shift, cfg, exact).to(dtype),
                      quant.p_table(cfg, spec.w_decay, exact).to(dtype), decay,
                      quant.h_max(spec.h_max, cfg))
@@ -238,7 +300,14 @@ class Hidden(nn.Module):
     def forward(self, x_seq: torch.Tensor, precision: Precision,
                 state: LayerState | None = None) -> tuple[torch.Tensor, LayerState]:
         """Run ``x_seq`` (steps, batch, n_in); returns the spikes (steps, batch, n_out) and
-        the final state. ``state`` (default: zeros) gives membranes and Hebbian traces."""
+        the final state. ``state`` (default: :meth:`zero_state`) gives membranes and
+        Hebbian traces.
+
+        A state whose ``hebb`` is one (n_in, n_out) matrix rather than one per sample is a
+        *population* trace (float only): every sample reads it, and each step adds the
+        batch mean of the samples' increments — the authors' training-time form, whose
+        end is carried to the next batch (:class:`glocal.golden.train.Trace`).
+        """
         spec, cfg = self.spec, self.spec.cfg
         exact = precision is Precision.QAT
         dt = x_seq.dtype
@@ -246,7 +315,7 @@ class Hidden(nn.Module):
         vth_int = float(1 << spec.vth_shift)
         # Rectangular window of half-width 0.5 and height 1 in paper units.
         spike_args = (vth_int, 0.5 / self.scale, self.scale)
-        st = state if state is not None else self.zero_state(x_seq.shape[1], dt)
+        st = state if state is not None else self.zero_state(x_seq.shape[1], dt, exact)
         u, s = st.u, st.s
         # The input does not depend on the state: one matmul for all steps.
         acc = torch.addmm(q.bias, x_seq.flatten(0, 1), q.weight).view(*x_seq.shape[:2], -1)
@@ -258,6 +327,10 @@ class Hidden(nn.Module):
             rows = torch.arange(self.n_in)
             table = torch.tensor(fixed.F_TABLE, dtype=dt)
             hebb, t_last, t, refresh = st.hebb, st.t_last, st.t, st.refresh
+            shared = hebb.dim() == 2
+            if shared and exact:
+                raise ValueError("a population (batch-mean) trace is a float training form; "
+                                 "the integer model runs one trace per sample")
         # unbind, not indexing: one backward node for all steps instead of one each.
         for i, x in zip(acc.unbind(0), x_seq.unbind(0), strict=True):
             if self.plastic:
@@ -266,6 +339,8 @@ class Hidden(nn.Module):
                     aged = quant.rshift(p[(t - t_last) & mask][..., None] * hebb, cfg.p_frac,
                                         True)
                     acc_h = torch.bmm(x[:, None, :], aged)[:, 0]
+                elif shared:
+                    acc_h = spec.w_decay * (x @ hebb)
                 else:
                     # Unrounded, the lazy decay equals decaying every row at every step,
                     # and x·(w·H) = w·(x·H) needs no aged copy of H.
@@ -288,6 +363,13 @@ class Hidden(nn.Module):
                     touched = (x != 0) | (rows == refresh)
                     hebb = torch.where(touched[..., None], new, hebb)
                     t_last = torch.where(touched, t, t_last)
+                elif shared:
+                    # The batch mean of the per-sample increments, one matmul.
+                    bx = beta * x / (x.shape[0] << cfg.learn_shift)
+                    delta = bx.T @ f
+                    if self.hebb_mask is not None:
+                        delta = delta * self.hebb_mask
+                    hebb = torch.clamp(spec.w_decay * hebb + delta, -hmax, hmax)
                 else:
                     # w·H + (beta·x)⊗f / 2**learn_shift in one fused op. An untouched row's
                     # new value is its aged one, so every row is stored.
@@ -374,36 +456,85 @@ class Readout(nn.Module):
 
 
 class Net(nn.Module):
-    """Input → spiking (plastic) hidden layers → readout, one core per layer."""
+    """Input → spiking (plastic) hidden layers → readout, one core per layer.
+
+    The readout is a :class:`Readout` integrator (``Score.INTEGRATE``) or one more
+    :class:`Hidden` layer whose final membrane is the score (``Score.MEMBRANE``).
+    """
 
     def __init__(self, spec: NetSpec) -> None:
         super().__init__()
         self.spec = spec
         plastic = spec.variant is not Variant.GP
         pairs = list(zip(spec.sizes[:-2], spec.sizes[1:-1], strict=True))
-        self.hidden = nn.ModuleList([Hidden(a, b, spec, plastic=plastic) for a, b in pairs])
-        self.readout = Readout(spec.sizes[-2], spec.sizes[-1], spec)
+        self.hidden = nn.ModuleList([
+            Hidden(a, b, spec, plastic=plastic, in_levels=spec.in_levels if n == 0 else 1)
+            for n, (a, b) in enumerate(pairs)])
+        self.readout: Readout | Hidden
+        if spec.readout is Score.MEMBRANE:
+            self.readout = Hidden(spec.sizes[-2], spec.sizes[-1], spec, plastic=plastic)
+        else:
+            self.readout = Readout(spec.sizes[-2], spec.sizes[-1], spec)
         if spec.variant is Variant.LP:
             for layer in self.hidden:
                 for p in layer.base_parameters():
                     p.requires_grad_(False)
+
+    @property
+    def drain(self) -> int:
+        """Zero-input steps after the input, so that a membrane readout ``len(hidden)``
+        hops behind the first layer integrates every input step."""
+        return len(self.hidden) if isinstance(self.readout, Hidden) else 0
+
+    @property
+    def chip_steps(self) -> int:
+        """Steps a sample takes on the chip: the input steps and the drain."""
+        return self.spec.steps + self.drain
+
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
+        """Intensities ``x`` (batch, inputs) in [0, 1] as this network's input,
+        (:attr:`chip_steps`, batch, inputs) (:func:`glocal.golden.encode.encode`)."""
+        spec = self.spec
+        return encode(x, spec.encoding, spec.steps, generator, tau=spec.tau,
+                      levels=spec.in_levels, drain=self.drain)
+
+    @property
+    def spiking(self) -> list[Hidden]:
+        """The layers that carry a :class:`LayerState`, in order (the readout too if it
+        is a spiking layer)."""
+        tail = [self.readout] if isinstance(self.readout, Hidden) else []
+        return [*self.hidden, *tail]
 
     def base_parameters(self) -> list[nn.Parameter]:
         ps = [p for m in [*self.hidden, self.readout] for p in m.base_parameters()]
         return [p for p in ps if p.requires_grad]
 
     def meta_parameters(self) -> list[nn.Parameter]:
-        return [p for m in self.hidden for p in m.meta_parameters()]
+        return [p for m in self.spiking for p in m.meta_parameters()]
+
+    def zero_states(self, batch: int, dtype=torch.float32, exact: bool = False
+                    ) -> list[LayerState]:
+        """Every spiking layer at a sample's start (:meth:`Hidden.zero_state`)."""
+        return [layer.zero_state(batch, dtype, exact) for layer in self.spiking]
 
     def forward(self, x_seq: torch.Tensor, precision: Precision = Precision.FLOAT,
                 states: list[LayerState] | None = None) -> Output:
-        """Run a batch of encoded inputs ``x_seq`` (steps, batch, inputs)."""
+        """Run a batch of encoded inputs ``x_seq`` (steps, batch, inputs).
+
+        ``states`` (default: each layer's :meth:`~Hidden.zero_state`) has one entry per
+        layer of :attr:`spiking`.
+        """
         spikes, finals = [], []
         s = x_seq
-        for n, layer in enumerate(self.hidden):
+        for n, layer in enumerate(self.spiking):
             s, st = layer(s if n == 0 else hop(s), precision,
                           None if states is None else states[n])
             spikes.append(s)
             finals.append(st)
+        if isinstance(self.readout, Hidden):
+            spikes.pop()
+            membrane = finals[-1].u
+            return Output(membrane / (1 << self.spec.vth_shift), membrane, spikes, finals)
         logits, membrane = self.readout(s, precision)
         return Output(logits, membrane, spikes, finals)

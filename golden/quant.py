@@ -23,7 +23,8 @@ from glocal.golden.reference import decay_table
 
 __all__ = [
     "round_half_up", "rshift", "saturate", "hidden_scale", "readout_scale",
-    "weight", "bias", "alpha", "beta", "theta", "decay", "h_max", "p_table", "to_int",
+    "weight", "bias", "alpha", "beta", "theta", "decay", "h_max", "hebb", "p_table",
+    "to_int",
 ]
 
 
@@ -105,6 +106,15 @@ def h_max(h: float, cfg: CoreConfig) -> int:
     if h < 0:
         raise ValueError(f"h_max must be non-negative, not {h!r}")
     return min(int(np.floor(h * (1 << cfg.h_frac) + 0.5)), cfg.h_max_limit)
+
+
+def hebb(h: torch.Tensor, h_max_code: int, cfg: CoreConfig, exact: bool) -> torch.Tensor:
+    """A Hebbian trace (paper units) in ``2**-h_frac`` units, clamped to ``±h_max_code``.
+
+    Used for a layer's initial trace ``h0``; ``exact``: rounded half-up first.
+    """
+    x = h * (1 << cfg.h_frac)
+    return torch.clamp(round_half_up(x) if exact else x, -h_max_code, h_max_code)
 
 
 def p_table(cfg: CoreConfig, w_decay: float, exact: bool) -> torch.Tensor:

@@ -31,10 +31,11 @@ from glocal.golden import data as datasets
 from glocal.golden import export, network
 from glocal.golden.config import CoreConfig
 from glocal.golden.encode import Encoding, encode
-from glocal.golden.model import LayerState, Net, NetSpec, Precision, Variant
+from glocal.golden.model import LayerState, Net, NetSpec, Precision, Score, Variant
 
-__all__ = ["TrainConfig", "HebbMode", "train", "load_net", "run_cli", "evaluate", "evaluate_chip",
-           "encode_set", "update", "meta_batch"]
+__all__ = ["TrainConfig", "FitSettings", "HebbMode", "fit", "train", "encode_split",
+           "loss_of", "population_states", "carry", "load_net", "run_cli", "evaluate",
+           "evaluate_chip", "encode_set", "update", "meta_batch"]
 
 
 class HebbMode(enum.StrEnum):
@@ -43,10 +44,74 @@ class HebbMode(enum.StrEnum):
     ``RESET`` (the default: it scored better on digits, see ``docs/golden.md``) zeroes the
     trace, its timestamps, the plastic clock and the refresh row at every sample start;
     ``PERSIST`` carries them from sample to sample, as a chip running a stream would.
+    ``CARRY`` is the authors' fault-tolerance form: in training, every layer keeps one
+    *population* trace, the batch mean of the samples' increments, carried from batch to
+    batch; its value at the end of training is the layer's ``h0``, and every sample —
+    in evaluation and on the chip — starts from ``h0`` (timestamps, clock and refresh row
+    at zero) and evolves its own copy, which is then discarded.
     """
 
     RESET = "reset"
     PERSIST = "persist"
+    CARRY = "carry"
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How :func:`fit` trains; the defaults are the digits settings we report.
+
+    Members
+    -------
+    epochs, qat_epochs : int
+        Epochs in all, and how many of the last ones run the QAT forward pass. Under
+        ``HebbMode.CARRY`` the QAT epochs start every sample from the ``h0`` the float
+        epochs carried to (the population trace is a float construct).
+    batch : int
+    lr, meta_lr : float
+        Adam rates of the global weights and of the meta-parameters.
+    meta_split : float
+        ``meta_step="split"``: the fraction of the samples held out for the meta step.
+    meta_step : str
+        ``"split"``: after the weight step, a second forward pass on a batch of the meta
+        split updates the meta-parameters (the paper's bilevel form, first order).
+        ``"joint"``: the authors' code — one forward and backward pass, then both
+        optimizers step on its gradients.
+    loss : str
+        ``"ce"``: cross-entropy on the scores. ``"mse"``: the authors' — mean squared
+        error between ``clamp(score, max=1.1)`` and the one-hot target.
+    schedule : str
+        ``"cosine"`` annealing of the weights' rate, or ``"constant"`` (the authors').
+    hebb_mode : HebbMode
+    """
+
+    epochs: int = 12
+    qat_epochs: int = 3
+    batch: int = 32
+    lr: float = 2e-3
+    meta_lr: float = 5e-3
+    meta_split: float = 0.1
+    meta_step: str = "split"
+    loss: str = "ce"
+    schedule: str = "cosine"
+    hebb_mode: HebbMode = HebbMode.RESET
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, not {self.epochs}")
+        if not 0 <= self.qat_epochs <= self.epochs:
+            raise ValueError(f"qat_epochs must be in [0, epochs={self.epochs}], "
+                             f"not {self.qat_epochs}")
+        if not 0 <= self.meta_split < 1:
+            raise ValueError(f"meta_split must be in [0, 1), not {self.meta_split}")
+        for name, allowed in (("meta_step", ("split", "joint")), ("loss", ("ce", "mse")),
+                              ("schedule", ("cosine", "constant"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not "
+                                 f"{getattr(self, name)!r}")
+        if self.hebb_mode not in tuple(HebbMode):
+            raise ValueError(f"hebb_mode must be one of {[m.value for m in HebbMode]}, "
+                             f"not {self.hebb_mode!r}")
+        object.__setattr__(self, "hebb_mode", HebbMode(self.hebb_mode))
 
 
 @dataclass
@@ -59,15 +124,25 @@ class TrainConfig:
     hidden: int = 128
     steps: int = 12
     encoding: Encoding = Encoding.RATE
-    epochs: int = 12
-    qat_epochs: int = 3
-    batch: int = 32
-    lr: float = 2e-3
-    meta_lr: float = 5e-3
-    meta_split: float = 0.1
+    epochs: int = FitSettings.epochs
+    qat_epochs: int = FitSettings.qat_epochs
+    batch: int = FitSettings.batch
+    lr: float = FitSettings.lr
+    meta_lr: float = FitSettings.meta_lr
+    meta_split: float = FitSettings.meta_split
+    meta_step: str = FitSettings.meta_step
+    loss: str = FitSettings.loss
+    schedule: str = FitSettings.schedule
     freeze_meta: bool = False
     hebb_mode: HebbMode = HebbMode.RESET
     seed: int = 0
+    readout: Score = Score.INTEGRATE
+    tau: float = NetSpec.tau
+    #: Analog inputs: the integer that stands for intensity 1 (at most the core's act_max).
+    levels: int = 1
+    meta_init: str = NetSpec.meta_init
+    #: CoreConfig fields that differ from the default core (e.g. act_bits for analog input).
+    core: dict | None = None
     # The network's own hyperparameters default to the model's (one place: NetSpec).
     vth: float = NetSpec.vth
     vth_shift: int = NetSpec.vth_shift
@@ -97,6 +172,24 @@ class TrainConfig:
     def name(self) -> str:
         return f"{self.data}-{self.variant.value}" + ("-frozen" if self.freeze_meta else "")
 
+    def spec(self, sizes: tuple[int, ...]) -> NetSpec:
+        """The network these settings train, for layer ``sizes``."""
+        cfg = _core_config(sizes)
+        if self.core:
+            cfg = replace(cfg, **self.core)
+        return NetSpec(sizes=sizes, variant=self.variant, steps=self.steps, vth=self.vth,
+                       vth_shift=self.vth_shift, decay=self.decay, w_decay=self.w_decay,
+                       h_max=self.h_max, alpha0=self.alpha0, beta0=self.beta0,
+                       eta0=self.eta0, cfg=cfg, readout=Score(self.readout),
+                       in_levels=self.levels, meta_init=self.meta_init,
+                       encoding=Encoding(self.encoding), tau=self.tau)
+
+    def fit_settings(self) -> FitSettings:
+        return FitSettings(epochs=self.epochs, qat_epochs=self.qat_epochs, batch=self.batch,
+                           lr=self.lr, meta_lr=self.meta_lr, meta_split=self.meta_split,
+                           meta_step=self.meta_step, loss=self.loss, schedule=self.schedule,
+                           hebb_mode=self.hebb_mode)
+
 
 def _core_config(sizes: tuple[int, ...]) -> CoreConfig:
     """The default core, widened (up to 1024) if a layer's fan-in or width needs it."""
@@ -112,6 +205,14 @@ def encode_set(x: np.ndarray, kind: Encoding, steps: int, seed: int) -> torch.Te
     if x.ndim == 3:  # already event frames (samples, steps, inputs)
         return torch.from_numpy(x).transpose(0, 1).contiguous()
     return encode(torch.from_numpy(x), kind, steps, torch.Generator().manual_seed(seed))
+
+
+def encode_split(net: Net, x: np.ndarray, seed: int) -> torch.Tensor:
+    """A whole split as ``net``'s input (:meth:`Net.encode`), seeded: (steps, samples,
+    inputs); event frames pass through."""
+    if x.ndim == 3:
+        return torch.from_numpy(x).transpose(0, 1).contiguous()
+    return net.encode(torch.from_numpy(x), torch.Generator().manual_seed(seed))
 
 
 def _fresh(states: list[LayerState] | None, batch: int) -> list[LayerState] | None:
@@ -186,27 +287,151 @@ def _dist() -> tuple[int, int]:
     return dist.get_rank(), world
 
 
-def _split_meta(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    perm = np.random.default_rng(seed).permutation(n)
-    k = int(round(n * fraction))
-    return perm[k:], perm[:k]
-
-
 def _meta_values(net: Net) -> dict[str, np.ndarray]:
     return {f"{n}.{k}": getattr(layer, k).detach().numpy().copy()
             for n, layer in enumerate(net.hidden) if layer.plastic
             for k in ("alpha", "beta", "eta")}
 
 
-def update(loss, base_opt, meta_opt, *, meta: bool = False) -> None:
+def update(loss, base_opt, meta_opt, *, meta: bool = False, joint: bool = False) -> None:
     """One step of the bi-level scheme: ``loss`` updates the global weights (``base_opt``),
     or with ``meta`` the plasticity parameters (``meta_opt``); both gradients are cleared
-    first, so neither optimiser sees the other's loss."""
+    first, so neither optimiser sees the other's loss. ``joint``: both optimisers step on
+    this one loss's gradients (the authors' code)."""
     base_opt.zero_grad()
     if meta_opt:
         meta_opt.zero_grad()
     loss.backward()
+    if joint:
+        base_opt.step()
+        if meta_opt:
+            meta_opt.step()
+        return
     (meta_opt if meta else base_opt).step()
+
+
+def loss_of(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """The training loss of :attr:`FitSettings.loss` on scores ``logits``."""
+    if kind == "mse":
+        target = F.one_hot(y, logits.shape[-1]).to(logits.dtype)
+        return F.mse_loss(logits.clamp(max=1.1), target)
+    return F.cross_entropy(logits, y)
+
+
+def population_states(net: Net, batch: int, dtype=torch.float32) -> list[LayerState]:
+    """Start states of a training batch under ``HebbMode.CARRY``: membranes at zero and,
+    in every plastic layer, the shared population trace ``h0`` (one matrix for the batch,
+    see :meth:`glocal.golden.model.Hidden.forward`)."""
+    out = []
+    for layer in net.spiking:
+        z = torch.zeros(batch, layer.n_out, dtype=dtype)
+        if not layer.plastic:
+            out.append(LayerState(u=z, s=z.clone()))
+            continue
+        out.append(LayerState(u=z, s=z.clone(), hebb=layer.h0_code(False, dtype),
+                              t_last=torch.zeros(batch, layer.n_in, dtype=torch.long)))
+    return out
+
+
+@torch.no_grad()
+def carry(net: Net, states: list[LayerState]) -> None:
+    """Store a batch's final population traces as the layers' ``h0`` (paper units)."""
+    for layer, st in zip(net.spiking, states, strict=True):
+        if layer.plastic:
+            layer.h0.copy_(st.hebb / (1 << net.spec.cfg.h_frac))
+
+
+def fit(net: Net, x: np.ndarray, y: np.ndarray, settings: FitSettings, seed: int, *,
+        base=None, meta=None, bar: Progress | None = None, label: str = "train",
+        model=None, rank: int = 0, world: int = 1, on_epoch=None) -> Net:
+    """Train ``net`` on ``x`` (samples, inputs) intensities or (samples, steps, inputs)
+    event frames, labels ``y``: the one training loop of the project.
+
+    Each batch: the loss (:attr:`FitSettings.loss`) of a training batch updates the
+    global weights and, as :attr:`FitSettings.meta_step` says, the meta-parameters. The
+    last ``qat_epochs`` epochs run the QAT forward pass. Inputs are encoded afresh for
+    every batch by :meth:`glocal.golden.model.Net.encode` with a generator seeded by
+    ``seed`` (and ``rank``).
+
+    Parameters
+    ----------
+    base, meta : sequence of Parameter, optional
+        What each optimizer trains (default: the network's own lists); the continual
+        experiment passes the masked weights' originals here.
+    model : Module, optional
+        What runs the forward pass (a DistributedDataParallel wrapper of ``net``).
+    rank, world : int
+        This process's shard of every epoch (``torchrun``).
+    on_epoch : callable, optional
+        ``on_epoch(epoch, precision, stats) -> str``, after every epoch; ``stats`` has
+        the epoch's mean ``loss`` and ``train_acc``; the string is shown on the bar.
+    """
+    model = net if model is None else model
+    s = settings
+    base = list(net.base_parameters() if base is None else base)
+    meta = list(net.meta_parameters() if meta is None else meta)
+    base_opt = torch.optim.Adam(base, lr=s.lr)
+    meta_opt = torch.optim.Adam(meta, lr=s.meta_lr) if meta else None
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(base_opt, s.epochs)
+             if s.schedule == "cosine" else None)
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(y))
+    split = meta_opt is not None and s.meta_step == "split"
+    k = int(round(len(y) * s.meta_split)) if split else 0
+    tr_idx, meta_idx = perm[k:], perm[:k]
+    if split and not len(meta_idx):
+        meta_idx = tr_idx  # meta_split = 0: the meta step takes other training batches
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    gen = torch.Generator().manual_seed(seed * 1000 + rank)
+
+    def batch_input(idx) -> torch.Tensor:
+        if xt.dim() == 3:  # event frames
+            return xt[idx].transpose(0, 1)
+        return net.encode(xt[idx], gen)
+
+    task = bar.add_task(label, total=s.epochs, info="") if bar else None
+    for epoch in range(s.epochs):
+        precision = (Precision.QAT if epoch >= s.epochs - s.qat_epochs else Precision.FLOAT)
+        population = s.hebb_mode == HebbMode.CARRY and precision is Precision.FLOAT
+        order = rng.permutation(tr_idx)[rank::world]
+        meta_order = rng.permutation(meta_idx)[rank::world] if split else meta_idx
+        # Every rank takes the same number of batches, so DDP's all-reduces pair up.
+        n_batches = max(1, len(tr_idx) // world // s.batch)
+        states = meta_states = None
+        tot_loss = tot_ok = tot_n = 0.0
+        net.train()
+        for b in range(n_batches):
+            idx = order[b * s.batch:(b + 1) * s.batch]
+            start = (population_states(net, len(idx)) if population
+                     else _fresh(states, len(idx)))
+            out = model(batch_input(idx), precision, start)
+            loss = loss_of(out.logits, yt[idx], s.loss)
+            update(loss, base_opt, meta_opt, joint=not split)
+            if population:
+                carry(net, out.states)
+            elif s.hebb_mode == HebbMode.PERSIST:
+                states = out.states
+            tot_loss += float(loss.detach()) * len(idx)
+            tot_ok += float((out.logits.argmax(1) == yt[idx]).sum())
+            tot_n += len(idx)
+            if split and len(meta_order):
+                midx = meta_batch(meta_order, b, s.batch)
+                mout = model(batch_input(midx), precision, _fresh(meta_states, len(midx)))
+                update(loss_of(mout.logits, yt[midx], s.loss), base_opt, meta_opt, meta=True)
+                if s.hebb_mode == HebbMode.PERSIST:
+                    meta_states = mout.states
+        if sched is not None:
+            sched.step()
+        stats = {"loss": tot_loss / max(tot_n, 1), "train_acc": tot_ok / max(tot_n, 1)}
+        info = f"loss {stats['loss']:.3f}"
+        if on_epoch is not None:
+            net.eval()
+            info = on_epoch(epoch, precision, stats) or info
+        if bar is not None:
+            bar.update(task, advance=1, info=info)
+    if bar is not None:
+        bar.remove_task(task)
+    return net.eval()
 
 
 def meta_batch(meta_order, b: int, batch: int):
@@ -229,76 +454,29 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     ds = datasets.load_dataset(cfg.data, cfg.data_dir, cfg.steps)
     sizes = (ds.inputs, cfg.hidden, ds.classes)
-    spec = NetSpec(sizes=sizes, variant=cfg.variant, steps=cfg.steps, vth=cfg.vth,
-                   vth_shift=cfg.vth_shift, decay=cfg.decay, w_decay=cfg.w_decay,
-                   h_max=cfg.h_max, alpha0=cfg.alpha0, beta0=cfg.beta0, eta0=cfg.eta0,
-                   cfg=_core_config(sizes))
+    spec = cfg.spec(sizes)
     net = Net(spec)
     model = net
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(net)
-    base_opt = torch.optim.Adam(net.base_parameters(), lr=cfg.lr)
-    meta_params = net.meta_parameters()
-    meta_on = bool(meta_params) and not cfg.freeze_meta
-    meta_opt = torch.optim.Adam(meta_params, lr=cfg.meta_lr) if meta_on else None
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(base_opt, cfg.epochs)
+    meta_on = bool(net.meta_parameters()) and not cfg.freeze_meta
     meta_init = _meta_values(net)
-
-    tr_idx, meta_idx = _split_meta(len(ds.y_train), cfg.meta_split if meta_on else 0.0,
-                                   cfg.seed)
-    if meta_on and not len(meta_idx):
-        meta_idx = tr_idx  # meta_split = 0: the meta step takes other training batches
-    x_tr = torch.from_numpy(ds.x_train)
-    y_tr = torch.from_numpy(ds.y_train)
-    xs_test = encode_set(ds.x_test, cfg.encoding, cfg.steps, cfg.seed + 1)
-    gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
-    persist = cfg.hebb_mode == HebbMode.PERSIST
-
-    def batch_input(idx: np.ndarray) -> torch.Tensor:
-        if ds.events:
-            return x_tr[idx].transpose(0, 1)
-        return encode(x_tr[idx], cfg.encoding, cfg.steps, gen)
-
+    xs_test = encode_split(net, ds.x_test, cfg.seed + 1)
     history = []
+
+    def on_epoch(epoch: int, precision: Precision, stats: dict) -> str:
+        test_acc, _ = evaluate(net, xs_test, ds.y_test, precision, cfg.hebb_mode)
+        history.append({"epoch": epoch + 1, "precision": precision.value, **stats,
+                        "test_acc": test_acc})
+        return (f"loss {stats['loss']:.3f}  train {stats['train_acc']:.3f}  test "
+                f"{test_acc:.3f} ({precision.value})")
+
     bar = Progress(*Progress.get_default_columns(), TextColumn("{task.fields[info]}"),
                    disable=not cfg.progress or rank > 0)
-    task = bar.add_task(f"train {cfg.name}", total=cfg.epochs, info="")
     bar.start()
-    for epoch in range(cfg.epochs):
-        precision = Precision.QAT if epoch >= cfg.epochs - cfg.qat_epochs else Precision.FLOAT
-        rng = np.random.default_rng(cfg.seed + epoch)
-        order = rng.permutation(tr_idx)[rank::world]
-        meta_order = rng.permutation(meta_idx)[rank::world] if meta_on else meta_idx
-        # Every rank takes the same number of batches, so DDP's all-reduces pair up.
-        n_batches = max(1, len(tr_idx) // world // cfg.batch)
-        states = meta_states = None
-        tot_loss = tot_ok = tot_n = 0.0
-        net.train()
-        for b in range(n_batches):
-            idx = order[b * cfg.batch:(b + 1) * cfg.batch]
-            out = model(batch_input(idx), precision, _fresh(states, len(idx)))
-            loss = F.cross_entropy(out.logits, y_tr[idx])
-            update(loss, base_opt, meta_opt)
-            if persist:
-                states = out.states
-            tot_loss += float(loss.detach()) * len(idx)
-            tot_ok += float((out.logits.argmax(1) == y_tr[idx]).sum())
-            tot_n += len(idx)
-            if meta_opt and len(meta_order):
-                midx = meta_batch(meta_order, b, cfg.batch)
-                mout = model(batch_input(midx), precision, _fresh(meta_states, len(midx)))
-                update(F.cross_entropy(mout.logits, y_tr[midx]), base_opt, meta_opt, meta=True)
-                if persist:
-                    meta_states = mout.states
-        sched.step()
-        net.eval()
-        test_acc, _ = evaluate(net, xs_test, ds.y_test, precision, cfg.hebb_mode)
-        row = {"epoch": epoch + 1, "precision": precision.value,
-               "loss": tot_loss / max(tot_n, 1), "train_acc": tot_ok / max(tot_n, 1),
-               "test_acc": test_acc}
-        history.append(row)
-        bar.update(task, advance=1, info=f"loss {row['loss']:.3f}  train "
-                   f"{row['train_acc']:.3f}  test {test_acc:.3f} ({precision.value})")
+    fit(net, ds.x_train, ds.y_train, cfg.fit_settings(), cfg.seed,
+        meta=None if meta_on else [], bar=bar, label=f"train {cfg.name}", model=model,
+        rank=rank, world=world, on_epoch=on_epoch)
     bar.stop()
     train_s = time.perf_counter() - t_start
 
@@ -306,12 +484,13 @@ def train(cfg: TrainConfig) -> dict:
     float_acc, _ = evaluate(net, xs_test, ds.y_test, Precision.FLOAT, cfg.hebb_mode)
     qat_acc, qat_pred = evaluate(net, xs_test, ds.y_test, Precision.QAT, cfg.hebb_mode)
     meta_end = _meta_values(net)
+    n_meta = int(round(len(ds.y_train) * cfg.meta_split)) if (
+        meta_on and cfg.meta_step == "split") else 0
     metrics = {
         "name": cfg.name, "config": _jsonable(asdict(cfg)), "sizes": list(sizes),
         "core_config": asdict(spec.cfg), "world_size": world,
-        "test_samples": int(len(ds.y_test)), "train_samples": int(len(tr_idx)),
-        "meta_samples": int(len(meta_idx)) if meta_on else 0,
-        "meta_held_out": bool(meta_on and cfg.meta_split > 0),
+        "test_samples": int(len(ds.y_test)), "train_samples": int(len(ds.y_train) - n_meta),
+        "meta_samples": n_meta, "meta_held_out": n_meta > 0,
         "float_test_acc": float_acc, "qat_test_acc": qat_acc, "train_seconds": train_s,
         "meta_init": {k: _summary(v) for k, v in meta_init.items()},
         "meta_final": {k: _summary(v) for k, v in meta_end.items()},

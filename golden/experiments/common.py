@@ -12,42 +12,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from rich.progress import Progress, TextColumn
 
 from glocal.golden import data as datasets
-from glocal.golden.encode import Encoding, encode
-from glocal.golden.model import Net, NetSpec, Precision, Variant
-from glocal.golden.train import TrainConfig, _core_config, meta_batch, update
+from glocal.golden.model import Net, NetSpec, Variant
+from glocal.golden.train import FitSettings, _core_config, fit
 
 __all__ = ["FitSettings", "fit", "make_net", "load_data", "mean_std", "progress",
            "write_outputs", "jsonable", "Timer"]
-
-
-@dataclass(frozen=True)
-class FitSettings:
-    """Two-phase training settings; the defaults are ``glocal train``'s (one place)."""
-
-    epochs: int = TrainConfig.epochs
-    qat_epochs: int = TrainConfig.qat_epochs
-    batch: int = TrainConfig.batch
-    lr: float = TrainConfig.lr
-    meta_lr: float = TrainConfig.meta_lr
-    meta_split: float = TrainConfig.meta_split
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, not {self.epochs}")
-        if not 0 <= self.qat_epochs <= self.epochs:
-            raise ValueError(f"qat_epochs must be in [0, epochs={self.epochs}], "
-                             f"not {self.qat_epochs}")
-        if not 0 <= self.meta_split < 1:
-            raise ValueError(f"meta_split must be in [0, 1), not {self.meta_split}")
 
 
 def make_net(sizes: tuple[int, ...], variant: Variant, steps: int, seed: int,
@@ -57,62 +34,6 @@ def make_net(sizes: tuple[int, ...], variant: Variant, steps: int, seed: int,
     spec = NetSpec(sizes=tuple(sizes), variant=variant, steps=steps,
                    cfg=_core_config(tuple(sizes)), **spec_kw)
     return Net(spec)
-
-
-def fit(net: Net, x: np.ndarray, y: np.ndarray, settings: FitSettings, seed: int, *,
-        base: Sequence[torch.nn.Parameter] | None = None,
-        meta: Sequence[torch.nn.Parameter] | None = None,
-        bar: Progress | None = None, label: str = "train") -> Net:
-    """Train ``net`` on intensities ``x`` (samples, inputs), labels ``y``, as ``glocal train``.
-
-    Each batch: Adam on the base parameters with a training batch, then Adam on the
-    meta-parameters with a batch of the held-out meta split (``settings.meta_split`` of
-    the samples). The last ``qat_epochs`` epochs run the QAT forward pass. Inputs are
-    rate-encoded afresh for every batch from a generator seeded by ``seed``.
-
-    Parameters
-    ----------
-    base, meta : sequence of Parameter, optional
-        What each optimizer trains (default: the network's own lists); the continual
-        experiment passes the masked weights' originals here.
-    """
-    steps = net.spec.steps
-    base = list(net.base_parameters() if base is None else base)
-    meta = list(net.meta_parameters() if meta is None else meta)
-    base_opt = torch.optim.Adam(base, lr=settings.lr)
-    meta_opt = torch.optim.Adam(meta, lr=settings.meta_lr) if meta else None
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(base_opt, settings.epochs)
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(y))
-    k = int(round(len(y) * settings.meta_split)) if meta_opt else 0
-    tr_idx, meta_idx = perm[k:], perm[:k]
-    if meta_opt is not None and not len(meta_idx):
-        meta_idx = tr_idx
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    gen = torch.Generator().manual_seed(seed)
-    task = bar.add_task(label, total=settings.epochs, info="") if bar else None
-    net.train()
-    for epoch in range(settings.epochs):
-        precision = (Precision.QAT if epoch >= settings.epochs - settings.qat_epochs
-                     else Precision.FLOAT)
-        order = rng.permutation(tr_idx)
-        meta_order = rng.permutation(meta_idx)
-        n_batches = max(1, len(order) // settings.batch)
-        for b in range(n_batches):
-            idx = order[b * settings.batch:(b + 1) * settings.batch]
-            out = net(encode(xt[idx], Encoding.RATE, steps, gen), precision)
-            loss = F.cross_entropy(out.logits, yt[idx])
-            update(loss, base_opt, meta_opt)
-            if meta_opt:
-                midx = meta_batch(meta_order, b, settings.batch)
-                mout = net(encode(xt[midx], Encoding.RATE, steps, gen), precision)
-                update(F.cross_entropy(mout.logits, yt[midx]), base_opt, meta_opt, meta=True)
-        sched.step()
-        if bar is not None:
-            bar.update(task, advance=1, info=f"loss {loss.detach().item():.3f}")
-    if bar is not None:
-        bar.remove_task(task)
-    return net.eval()
 
 
 def load_data(name: str, data_dir: str | None) -> datasets.Dataset:
