@@ -7,8 +7,10 @@ mode, each layer's registers, scale and float plasticity parameters, the trainin
 metadata, and a SHA-256 of every array and of the manifest itself. The other entries are
 the integer tensors of each layer (``<layer>.weight``, ``.bias``, ``.beta``, ``.theta``,
 ``.p_table``) at their trained size, plus the float ``.beta_float`` and ``.eta_float``,
-and ``.plastic`` for a layer whose Hebbian trace learns only on some synapses (the
-per-synapse plasticity enables; the model's cores then have ``plastic_mask``).
+``.plastic`` for a layer whose Hebbian trace learns only on some synapses (the
+per-synapse plasticity enables; the model's cores then have ``plastic_mask``), and ``.h0``
+for a layer whose samples start from a trained trace (``hebb_mode`` ``carry``: the
+population trace carried through training, in ``2**-h_frac`` units, within ``±h_max``).
 :func:`load_model` returns them at that size too: a layer may have more neurons than one
 core (the image compiler, :mod:`glocal.firmware.compiler`, splits it over several);
 :meth:`ChipLayer.core_params` and :meth:`ChipLayer.wide_params` pad them into the
@@ -19,24 +21,22 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from glocal.golden import fixed, quant
+from glocal.golden import fixed
 from glocal.golden.config import CoreConfig
 from glocal.golden.digest import array_sha256, manifest_sha256
-from glocal.golden.model import Net
-from glocal.golden.reference import CoreParams, Registers, decay_table
+from glocal.golden.reference import CoreParams, Registers
 
 __all__ = ["FORMAT", "VERSION", "ModelFileError", "Plasticity", "ChipLayer", "ChipModel",
-           "from_net", "save_model", "load_model"]
+           "make_layer", "save_model", "load_model"]
 
 FORMAT = "glocal-model"
 #: Bumped whenever the file's layout or meaning changes; the loader accepts only this one.
-VERSION = 1
+VERSION = 2
 _ARRAYS = ("weight", "bias", "beta", "theta", "p_table")
 
 
@@ -85,6 +85,10 @@ class ChipLayer:
         (:attr:`glocal.golden.model.Hidden.hebb_mask`). ``None``: every synapse. Needs
         cores with ``cfg.plastic_mask``; on such cores a layer without it is all ones,
         and the padding of a layer with it (synapses that do not exist) is 0.
+    h0 : ndarray, shape (n_in, n_out), or None
+        The Hebbian trace every sample starts from (``2**-h_frac`` units, each entry
+        within ``±regs.h_max``), with timestamps, plastic clock and refresh row at 0.
+        ``None``: zero.
     """
 
     name: str
@@ -98,6 +102,7 @@ class ChipLayer:
     scale: float
     plasticity: Plasticity | None = None
     plastic: np.ndarray | None = None
+    h0: np.ndarray | None = None
 
     @property
     def n_in(self) -> int:
@@ -137,6 +142,14 @@ class ChipLayer:
             bad = self.plastic[(self.plastic != 0) & (self.plastic != 1)]
             if bad.size:
                 raise ValueError(f"plastic entries must be 0 or 1, not {bad[0]}")
+        if self.h0 is not None:
+            if self.h0.shape != self.weight.shape:
+                raise ValueError(f"h0 must have the weight's shape {self.weight.shape}, "
+                                 f"not {self.h0.shape}")
+            worst = int(np.abs(self.h0).max()) if self.h0.size else 0
+            if worst > self.regs.h_max:
+                raise ValueError(f"h0 entries must be within ±h_max = ±{self.regs.h_max} "
+                                 f"(the Hebbian clamp), found {worst}")
 
     def cores(self, cfg: CoreConfig) -> int:
         """Cores of configuration ``cfg`` the layer's neurons fill."""
@@ -155,6 +168,14 @@ class ChipLayer:
                              f"{cfg.neurons} neurons; part {part} does not exist")
         lo, hi = part * cfg.neurons, min((part + 1) * cfg.neurons, self.n_out)
         return self._params(cfg, cfg.neurons, slice(lo, hi))
+
+    def start_hebb(self, cfg: CoreConfig, width: int, cols: slice = slice(None)
+                   ) -> np.ndarray:
+        """``h0`` (columns ``cols``) padded to (``cfg.axons``, ``width``): a core's ``H``
+        at the start of every sample (zeros without ``h0``)."""
+        if self.h0 is None:
+            return np.zeros((cfg.axons, width), dtype=np.int64)
+        return _pad(self.h0[:, cols], (cfg.axons, width))
 
     def wide_params(self, cfg: CoreConfig) -> CoreParams:
         """The whole layer as one core ``cores(cfg) · cfg.neurons`` neurons wide: what its
@@ -222,58 +243,15 @@ def _pad(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-def _layer(name: str, readout: bool, weight, bias, beta, theta, p_table, regs: Registers,
-           scale: float, plasticity: Plasticity | None = None, plastic=None) -> ChipLayer:
+def make_layer(name: str, readout: bool, weight, bias, beta, theta, p_table, regs: Registers,
+                scale: float, plasticity: Plasticity | None = None, plastic=None,
+                h0=None) -> ChipLayer:
+    """A :class:`ChipLayer` from array-likes (stored as ``int64``)."""
     def arr(x):
-        return np.asarray(x, dtype=np.int64)
+        return None if x is None else np.asarray(x, dtype=np.int64)
 
     return ChipLayer(name, readout, arr(weight), arr(bias), arr(beta), arr(theta),
-                     arr(p_table), regs, scale, plasticity,
-                     None if plastic is None else arr(plastic))
-
-
-@torch.no_grad()
-def from_net(net: Net, *, encoding: str, hebb_mode: str, metadata: dict | None = None
-             ) -> ChipModel:
-    """Quantize a trained network into a :class:`ChipModel` (the codes the QAT forward uses).
-
-    A hidden layer's Hebbian mask (``hebb_mask``) becomes its per-synapse plasticity
-    enables (:attr:`ChipLayer.plastic`), and the model's cores get ``plastic_mask``.
-    """
-    spec, cfg = net.spec, net.spec.cfg
-    if any(layer.hebb_mask is not None for layer in net.hidden):
-        cfg = replace(cfg, plastic_mask=1)
-    layers = []
-    for n, layer in enumerate(net.hidden):
-        plastic = None
-        if layer.hebb_mask is not None:
-            if not layer.plastic:
-                raise ValueError(f"layer {n} has a Hebbian mask but no Hebbian term "
-                                 f"(variant GP); expected hebb_mask None")
-            plastic = layer.hebb_mask.detach().cpu().numpy()
-        q = layer.codes(True, torch.float64)
-        regs = Registers(vth_shift=spec.vth_shift, decay=int(q.decay),
-                         alpha=int(quant.to_int(q.alpha, "alpha")), h_max=int(q.h_max),
-                         learn=layer.plastic)
-        plast = None
-        if layer.plastic:
-            plast = Plasticity(alpha=float(layer.alpha), beta=layer.beta.numpy().copy(),
-                               eta=layer.eta.numpy().copy(), w_decay=spec.w_decay,
-                               h_max=spec.h_max)
-        layers.append(_layer(f"layer{n}", False, quant.to_int(q.weight, "weight"),
-                             quant.to_int(q.bias, "bias"), quant.to_int(q.beta, "beta"),
-                             quant.to_int(q.theta, "theta"),
-                             quant.to_int(q.p_table, "p_table"), regs, layer.scale, plast,
-                             plastic))
-    r = net.readout
-    w, b, sc = r.codes(torch.float64)
-    regs = Registers(vth_shift=r.vth_shift, decay=1 << cfg.decay_frac, alpha=0, h_max=0,
-                     learn=False)
-    layers.append(_layer(f"layer{len(net.hidden)}", True, quant.to_int(w, "readout weight"),
-                         quant.to_int(b, "readout bias"), np.zeros(r.n_in, np.int64),
-                         np.zeros(r.n_out, np.int64), decay_table(cfg, spec.w_decay), regs,
-                         float(sc)))
-    return ChipModel(cfg, tuple(layers), spec.steps, encoding, hebb_mode, dict(metadata or {}))
+                     arr(p_table), regs, scale, plasticity, arr(plastic), arr(h0))
 
 
 def save_model(model: ChipModel, path) -> Path:
@@ -286,6 +264,8 @@ def save_model(model: ChipModel, path) -> Path:
             arrays[f"{layer.name}.{k}"] = getattr(layer, k).astype(np.int32)
         if layer.plastic is not None:
             arrays[f"{layer.name}.plastic"] = layer.plastic.astype(np.uint8)
+        if layer.h0 is not None:
+            arrays[f"{layer.name}.h0"] = layer.h0.astype(np.int32)
         entry = {"name": layer.name, "n_in": layer.n_in, "n_out": layer.n_out,
                  "readout": layer.readout, "scale": layer.scale,
                  "registers": asdict(layer.regs), "plasticity": None}
@@ -355,9 +335,9 @@ def load_model(path) -> ChipModel:
             if e["plasticity"] is not None:
                 plast = Plasticity(beta=arrays[f"{n}.beta_float"],
                                    eta=arrays[f"{n}.eta_float"], **e["plasticity"])
-            layer = _layer(n, e["readout"], *(arrays[f"{n}.{k}"] for k in _ARRAYS),
+            layer = make_layer(n, e["readout"], *(arrays[f"{n}.{k}"] for k in _ARRAYS),
                            Registers(**e["registers"]), e["scale"], plast,
-                           arrays.get(f"{n}.plastic"))
+                           arrays.get(f"{n}.plastic"), arrays.get(f"{n}.h0"))
             if (layer.n_in, layer.n_out) != (e["n_in"], e["n_out"]):
                 raise ValueError(f"layer {n}: weight is {layer.n_in}×{layer.n_out}, the "
                                  f"manifest says {e['n_in']}×{e['n_out']}")

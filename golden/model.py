@@ -156,7 +156,11 @@ class NetSpec:
 class LayerState:
     """A spiking layer's state between steps, as in :class:`~glocal.golden.reference.CoreState`.
 
-    ``hebb`` and ``t_last`` are ``None`` for a layer without plasticity.
+    ``hebb`` and ``t_last`` are ``None`` for a layer without plasticity. ``hebb`` is one
+    trace per sample (batch, n_in, n_out), or one (n_in, n_out) matrix: with
+    ``population`` the batch's shared population trace (float training,
+    ``HebbMode.CARRY``), without it the common start of every sample's own trace (a
+    layer's ``h0``).
     """
 
     u: torch.Tensor
@@ -165,6 +169,7 @@ class LayerState:
     t_last: torch.Tensor | None = None
     t: int = 0
     refresh: int = 0
+    population: bool = False
 
 
 class Output(NamedTuple):
@@ -246,11 +251,39 @@ class Hidden(nn.Module):
             #: population trace carried through training (``Trace.CARRY``); exported as the
             #: layer's ``h0``.
             self.register_buffer("h0", torch.zeros(n_in, n_out))
-        self.scale = quant.hidden_scale(spec.vth, spec.vth_shift)
+        #: Threshold exponent of this layer's core (``V_th = 2**vth_shift`` membrane units):
+        #: ``spec.vth_shift`` unless :meth:`fit_vth_shift` chose one for the weights.
+        self.vth_shift = spec.vth_shift
         #: Optional (n_in, n_out) 0/1 tensor: synapses where the Hebbian trace may learn
         #: (the continual-learning experiment's ``1 − M``). ``None``: every synapse. It
         #: exports as the layer's per-synapse plasticity enables (cores with plastic_mask).
         self.hebb_mask: torch.Tensor | None = None
+
+    @property
+    def scale(self) -> float:
+        """Float value of one membrane unit, ``V_th / 2**vth_shift``."""
+        return quant.hidden_scale(self.spec.vth, self.vth_shift)
+
+    @torch.no_grad()
+    def fit_vth_shift(self) -> int:
+        """Set :attr:`vth_shift` to the largest exponent at which no weight, bias or
+        ``theta`` code saturates, leaving the membrane ``u_bits`` room for ±8 thresholds
+        (the finest membrane units the trained values allow); returns it."""
+        spec, cfg = self.spec, self.spec.cfg
+        lo, hi = cfg.vth_shift_range
+        hi = max(lo, min(hi, cfg.u_bits - 4))
+        w = float(self.weight.abs().max()) / self.in_levels
+        b = float(self.bias.abs().max())
+        eta = float(self.eta.abs().max()) if self.plastic else 0.0
+        shift = lo
+        for k in range(hi, lo - 1, -1):
+            sc = quant.hidden_scale(spec.vth, k)
+            if (w / sc <= fixed.smax(cfg.w_bits) and b / sc <= fixed.smax(cfg.bias_bits)
+                    and eta * (1 << k) <= fixed.smax(cfg.theta_bits)):
+                shift = k
+                break
+        self.vth_shift = shift
+        return shift
 
     def base_parameters(self) -> list[nn.Parameter]:
         return [self.weight, self.bias]
@@ -259,13 +292,13 @@ class Hidden(nn.Module):
         return [self.alpha, self.beta, self.eta] if self.plastic else []
 
     def zero_state(self, batch: int, dtype=torch.float32, exact: bool = False) -> LayerState:
-        """A sample's start: membranes and spikes zero, each sample's trace ``h0`` (in
-        ``2**-h_frac`` units, quantized and clamped if ``exact``), timestamps and clocks 0."""
+        """A sample's start: membranes and spikes zero, every sample's trace starting from
+        ``h0`` (in ``2**-h_frac`` units, quantized and clamped if ``exact``), timestamps
+        and clocks 0."""
         z = torch.zeros(batch, self.n_out, dtype=dtype)
         if not self.plastic:
             return LayerState(u=z, s=z.clone())
-        h = self.h0_code(exact, dtype)
-        return LayerState(u=z, s=z.clone(), hebb=h.expand(batch, -1, -1).clone(),
+        return LayerState(u=z, s=z.clone(), hebb=self.h0_code(exact, dtype),
                           t_last=torch.zeros(batch, self.n_in, dtype=torch.long))
 
     def h0_code(self, exact: bool, dtype=torch.float64) -> torch.Tensor:
@@ -293,12 +326,13 @@ class Hidden(nn.Module):
                          quant.p_table(cfg, spec.w_decay, exact).to(dtype), decay, 0)
         return Codes(w, b, quant.alpha(self.alpha / lv, sc, cfg, exact).to(dtype),
                      quant.beta(self.beta / lv, cfg, exact).to(dtype),
-                     quant.theta(self.eta, spec.vth_shift, cfg, exact).to(dtype),
+                     quant.theta(self.eta, self.vth_shift, cfg, exact).to(dtype),
                      quant.p_table(cfg, spec.w_decay, exact).to(dtype), decay,
                      quant.h_max(spec.h_max, cfg))
 
     def forward(self, x_seq: torch.Tensor, precision: Precision,
-                state: LayerState | None = None) -> tuple[torch.Tensor, LayerState]:
+                state: LayerState | None = None, keep_trace: bool = True
+                ) -> tuple[torch.Tensor, LayerState]:
         """Run ``x_seq`` (steps, batch, n_in); returns the spikes (steps, batch, n_out) and
         the final state. ``state`` (default: :meth:`zero_state`) gives membranes and
         Hebbian traces.
@@ -306,13 +340,17 @@ class Hidden(nn.Module):
         A state whose ``hebb`` is one (n_in, n_out) matrix rather than one per sample is a
         *population* trace (float only): every sample reads it, and each step adds the
         batch mean of the samples' increments — the authors' training-time form, whose
-        end is carried to the next batch (:class:`glocal.golden.train.Trace`).
+        end is carried to the next batch (``HebbMode.CARRY``). Without ``population`` it
+        is the common start of every sample's own trace; the float model then keeps each
+        sample's trace as that start plus its ``steps`` rank-one increments (exact while
+        no entry can reach the clamp, which it checks; otherwise it runs the full
+        per-sample traces). ``keep_trace=False`` (evaluation) returns no final trace.
         """
         spec, cfg = self.spec, self.spec.cfg
         exact = precision is Precision.QAT
         dt = x_seq.dtype
         q = self.codes(exact, dt)
-        vth_int = float(1 << spec.vth_shift)
+        vth_int = float(1 << self.vth_shift)
         # Rectangular window of half-width 0.5 and height 1 in paper units.
         spike_args = (vth_int, 0.5 / self.scale, self.scale)
         st = state if state is not None else self.zero_state(x_seq.shape[1], dt, exact)
@@ -327,10 +365,21 @@ class Hidden(nn.Module):
             rows = torch.arange(self.n_in)
             table = torch.tensor(fixed.F_TABLE, dtype=dt)
             hebb, t_last, t, refresh = st.hebb, st.t_last, st.t, st.refresh
-            shared = hebb.dim() == 2
+            shared = st.population
             if shared and exact:
                 raise ValueError("a population (batch-mean) trace is a float training form; "
                                  "the integer model runs one trace per sample")
+            low = None
+            if hebb.dim() == 2 and not shared:
+                # Every sample starts from one matrix. Its trace after k steps is
+                # w**k·H0 + Σ w**(k−1−τ)·a_τ⊗f_τ (a = beta·x scaled): each sample's current
+                # needs only the scalars x·a_τ, unless an entry could reach the clamp.
+                reach = float(hebb.abs().max()) + x_seq.shape[0] * 128 * float(
+                    beta.detach().abs().max() * x_seq.abs().max()) / (1 << cfg.learn_shift)
+                if exact or self.hebb_mask is not None or reach >= hmax:
+                    hebb = hebb.expand(x_seq.shape[1], -1, -1).clone()
+                else:
+                    low = (hebb, [], [])
         # unbind, not indexing: one backward node for all steps instead of one each.
         for i, x in zip(acc.unbind(0), x_seq.unbind(0), strict=True):
             if self.plastic:
@@ -341,6 +390,14 @@ class Hidden(nn.Module):
                     acc_h = torch.bmm(x[:, None, :], aged)[:, 0]
                 elif shared:
                     acc_h = spec.w_decay * (x @ hebb)
+                elif low is not None:
+                    h0, pre, post = low
+                    w, k = spec.w_decay, len(pre)
+                    acc_h = (w ** k) * (x @ h0)
+                    for tau, (a_tau, f_tau) in enumerate(zip(pre, post, strict=True)):
+                        acc_h = acc_h + (w ** (k - 1 - tau)) * (x * a_tau).sum(1, keepdim=True
+                                                                               ) * f_tau
+                    acc_h = w * acc_h
                 else:
                     # Unrounded, the lazy decay equals decaying every row at every step,
                     # and x·(w·H) = w·(x·H) needs no aged copy of H.
@@ -354,7 +411,7 @@ class Hidden(nn.Module):
             s = _Spike.apply(u, *spike_args)
             out.append(s)
             if self.plastic:
-                f = _post(u, theta, spec.vth_shift, table, exact)
+                f = _post(u, theta, self.vth_shift, table, exact)
                 if exact:
                     delta = quant.rshift(beta[:, None] * f[:, None, :], cfg.learn_shift, True)
                     if self.hebb_mask is not None:
@@ -363,6 +420,9 @@ class Hidden(nn.Module):
                     touched = (x != 0) | (rows == refresh)
                     hebb = torch.where(touched[..., None], new, hebb)
                     t_last = torch.where(touched, t, t_last)
+                elif low is not None:
+                    low[1].append(beta * x / (1 << cfg.learn_shift))
+                    low[2].append(f)
                 elif shared:
                     # The batch mean of the per-sample increments, one matmul.
                     bx = beta * x / (x.shape[0] << cfg.learn_shift)
@@ -384,7 +444,19 @@ class Hidden(nn.Module):
                     t_last = torch.full_like(t_last, t)
                 refresh = (refresh + 1) % cfg.axons
         if self.plastic:
-            final = LayerState(u=u, s=s, hebb=hebb, t_last=t_last, t=t, refresh=refresh)
+            if low is not None:
+                h0, pre, post = low
+                k = len(pre)
+                hebb = None
+                if keep_trace:
+                    w = spec.w_decay
+                    hebb = (w ** k) * h0.expand(x_seq.shape[1], -1, -1)
+                    for tau, (a_tau, f_tau) in enumerate(zip(pre, post, strict=True)):
+                        hebb = hebb + (w ** (k - 1 - tau)) * a_tau[:, :, None] * f_tau[:, None]
+            elif not keep_trace:
+                hebb = None
+            final = LayerState(u=u, s=s, hebb=hebb, t_last=t_last, t=t, refresh=refresh,
+                               population=shared)
         else:
             final = LayerState(u=u, s=s)
         return torch.stack(out), final
@@ -513,28 +585,32 @@ class Net(nn.Module):
     def meta_parameters(self) -> list[nn.Parameter]:
         return [p for m in self.spiking for p in m.meta_parameters()]
 
+    def fit_vth_shifts(self) -> list[int]:
+        """:meth:`Hidden.fit_vth_shift` of every spiking layer (before QAT or export)."""
+        return [layer.fit_vth_shift() for layer in self.spiking]
+
     def zero_states(self, batch: int, dtype=torch.float32, exact: bool = False
                     ) -> list[LayerState]:
         """Every spiking layer at a sample's start (:meth:`Hidden.zero_state`)."""
         return [layer.zero_state(batch, dtype, exact) for layer in self.spiking]
 
     def forward(self, x_seq: torch.Tensor, precision: Precision = Precision.FLOAT,
-                states: list[LayerState] | None = None) -> Output:
+                states: list[LayerState] | None = None, keep_trace: bool = True) -> Output:
         """Run a batch of encoded inputs ``x_seq`` (steps, batch, inputs).
 
         ``states`` (default: each layer's :meth:`~Hidden.zero_state`) has one entry per
-        layer of :attr:`spiking`.
+        layer of :attr:`spiking`; ``keep_trace=False``: the final states carry no trace.
         """
         spikes, finals = [], []
         s = x_seq
         for n, layer in enumerate(self.spiking):
             s, st = layer(s if n == 0 else hop(s), precision,
-                          None if states is None else states[n])
+                          None if states is None else states[n], keep_trace)
             spikes.append(s)
             finals.append(st)
         if isinstance(self.readout, Hidden):
             spikes.pop()
             membrane = finals[-1].u
-            return Output(membrane / (1 << self.spec.vth_shift), membrane, spikes, finals)
+            return Output(membrane / (1 << self.readout.vth_shift), membrane, spikes, finals)
         logits, membrane = self.readout(s, precision)
         return Output(logits, membrane, spikes, finals)

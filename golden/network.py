@@ -48,14 +48,16 @@ class NetworkRun:
 
 
 def zero_states(model: ChipModel, batch: tuple[int, ...] = ()) -> list[CoreState]:
-    """Every layer after reset (each ``layer.cores(cfg) · cfg.neurons`` neurons wide)."""
+    """Every layer at the start of a sample (each ``layer.cores(cfg) · cfg.neurons``
+    neurons wide): membranes, spikes, timestamps and clocks zero, ``H`` the layer's
+    ``h0`` (zero unless the model was trained with a carried trace)."""
     cfg, z = model.cfg, np.zeros
     out = []
     for layer in model.layers:
         n = layer.cores(cfg) * cfg.neurons
+        hebb = np.broadcast_to(layer.start_hebb(cfg, n), batch + (cfg.axons, n)).copy()
         out.append(CoreState(u=z(batch + (n,), np.int64), s=z(batch + (n,), np.int64),
-                             hebb=z(batch + (cfg.axons, n), np.int64),
-                             t_last=z(batch + (cfg.axons,), np.int64)))
+                             hebb=hebb, t_last=z(batch + (cfg.axons,), np.int64)))
     return out
 
 

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from rich.progress import Progress, TextColumn
 
 from glocal.golden import data as datasets
-from glocal.golden import export, network
+from glocal.golden import export, freeze, network
 from glocal.golden.config import CoreConfig
 from glocal.golden.encode import Encoding, encode
 from glocal.golden.model import LayerState, Net, NetSpec, Precision, Score, Variant
@@ -234,16 +234,18 @@ def evaluate(net: Net, xs: torch.Tensor, y: np.ndarray, precision: Precision,
     """Accuracy and predictions on an encoded split ``xs`` (steps, samples, inputs).
 
     QAT runs in float64, where it is exact. With ``PERSIST`` the samples run one at a
-    time in order, each starting from the previous one's Hebbian state (the chip's way).
+    time in order, each starting from the previous one's Hebbian state (the chip's way);
+    otherwise every sample starts from its layers' ``h0`` (zero unless ``CARRY`` trained).
     """
     dt = torch.float64 if precision is Precision.QAT else torch.float32
     was = next(net.parameters()).dtype
     net = net.to(dt)
     preds = []
     try:
-        if hebb_mode == HebbMode.RESET:
+        if hebb_mode != HebbMode.PERSIST:
             for k in range(0, xs.shape[1], chunk):
-                preds.append(net(xs[:, k:k + chunk].to(dt), precision).logits.argmax(1))
+                out = net(xs[:, k:k + chunk].to(dt), precision, keep_trace=False)
+                preds.append(out.logits.argmax(1))
         else:
             states = None
             for k in range(xs.shape[1]):
@@ -329,7 +331,8 @@ def population_states(net: Net, batch: int, dtype=torch.float32) -> list[LayerSt
             out.append(LayerState(u=z, s=z.clone()))
             continue
         out.append(LayerState(u=z, s=z.clone(), hebb=layer.h0_code(False, dtype),
-                              t_last=torch.zeros(batch, layer.n_in, dtype=torch.long)))
+                              t_last=torch.zeros(batch, layer.n_in, dtype=torch.long),
+                              population=True))
     return out
 
 
@@ -521,7 +524,7 @@ def _finish(cfg: TrainConfig, net: Net, spec: NetSpec, ds, xs_test, qat_pred, me
     torch.save({"spec": spec, "state": net.state_dict()}, run_dir / "net.pt")
     metrics["net_path"] = str(run_dir / "net.pt")
     if cfg.encoding.spiking:
-        chip = export.from_net(net, encoding=cfg.encoding.value, hebb_mode=cfg.hebb_mode,
+        chip = freeze.from_net(net, encoding=cfg.encoding.value, hebb_mode=cfg.hebb_mode,
                                metadata={"data": cfg.data, "variant": cfg.variant.value,
                                          "float_test_acc": metrics["float_test_acc"],
                                          "qat_test_acc": metrics["qat_test_acc"],

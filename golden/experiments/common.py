@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +28,12 @@ __all__ = ["FitSettings", "fit", "make_net", "load_data", "mean_std", "progress"
 
 
 def make_net(sizes: tuple[int, ...], variant: Variant, steps: int, seed: int,
-             **spec_kw) -> Net:
-    """A fresh network on the smallest core that holds it, initialised from ``seed``."""
+             core: dict | None = None, **spec_kw) -> Net:
+    """A fresh network on the smallest core that holds it (with the ``core`` fields
+    changed), initialised from ``seed``."""
     torch.manual_seed(seed)
-    spec = NetSpec(sizes=tuple(sizes), variant=variant, steps=steps,
-                   cfg=_core_config(tuple(sizes)), **spec_kw)
+    cfg = replace(_core_config(tuple(sizes)), **(core or {}))
+    spec = NetSpec(sizes=tuple(sizes), variant=variant, steps=steps, cfg=cfg, **spec_kw)
     return Net(spec)
 
 

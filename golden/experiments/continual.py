@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from glocal.golden import export
+from glocal.golden import export, freeze
 from glocal.golden import plots as _agg  # noqa: F401  (selects the Agg backend)
 from glocal.golden.encode import Encoding
 from glocal.golden.experiments import common
@@ -219,7 +219,7 @@ def chip_point(net: Net, task: int, x: np.ndarray, seed: int
     synapses' ``H`` stays zero, which is the float model's ``H⊙(1 − M)``.
     """
     set_task(net, task)
-    chip = export.from_net(net, encoding=Encoding.RATE.value, hebb_mode="reset",
+    chip = freeze.from_net(net, encoding=Encoding.RATE.value, hebb_mode="reset",
                            metadata={"experiment": "continual", "task": task, "seed": seed})
     perm = permutation(task, x.shape[-1], seed)
     xs = encode_set(np.ascontiguousarray(x[:, perm]), Encoding.RATE, net.spec.steps, seed + 1)

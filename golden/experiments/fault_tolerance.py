@@ -26,13 +26,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from glocal.golden import export, network
+from glocal.golden import export, freeze, network
 from glocal.golden import plots as _agg  # noqa: F401  (selects the Agg backend)
 from glocal.golden.encode import Encoding
 from glocal.golden.experiments import common
-from glocal.golden.experiments.corrupt import Noise, corrupt, noise_levels, occlusion_levels
-from glocal.golden.model import Net, Precision, Variant
-from glocal.golden.train import encode_set, evaluate
+from glocal.golden.experiments.corrupt import (
+    AUTHORS_SCALE,
+    Noise,
+    corrupt,
+    noise_levels,
+    occlusion_levels,
+)
+from glocal.golden.model import Net, Precision, Score, Variant
+from glocal.golden.train import HebbMode, encode_split, evaluate
+
+#: The core of the authors' network: 1024 axons for 784 pixels, 8-bit analog axon values,
+#: 14-bit W and H (H with 11 fractional bits holds ``h_max`` = 4), accumulators wide
+#: enough for 1024 such products.
+AUTHORS_CORE = dict(act_bits=8, acc_bits=32, w_bits=14, h_bits=14, h_frac=11,
+                    alpha_bits=16, alpha_frac=10, beta_bits=16, beta_frac=15, u_bits=24,
+                    bias_bits=20, theta_bits=24)
 
 #: Samples per forward pass in evaluation: small chunks keep the (samples, inputs, neurons)
 #: Hebbian tensors in cache (QAT evaluation ran 5× faster with 30 than with 360 samples).
@@ -63,15 +76,45 @@ class Settings:
     #: HP test samples re-run on the integer reference network per seed.
     check_samples: int = 40
     progress: bool = True
+    #: NetSpec fields beyond sizes, variant and steps (the authors' semantics).
+    net: dict = field(default_factory=dict)
+    #: CoreConfig fields that differ from the smallest default core that holds the net.
+    core: dict = field(default_factory=dict)
+    #: Corrupt at the authors' multiples of each level (``corrupt.AUTHORS_SCALE``).
+    authors_levels: bool = False
+    #: Before scoring, give every layer the finest threshold exponent its trained values
+    #: allow (:meth:`glocal.golden.model.Net.fit_vth_shifts`; the integer model's units).
+    fit_shifts: bool = False
+    #: Folder to save every trained network in (``<variant>-seed<seed>.pt``), or None.
+    save_dir: str | None = None
 
     def __post_init__(self) -> None:
         if not self.seeds:
             raise ValueError("seeds must name at least one seed, not an empty list")
-        if self.int_every < 1:
-            raise ValueError(f"int_every must be at least 1, not {self.int_every}")
+        if self.int_every < 0:
+            raise ValueError(f"int_every must be at least 0 (0: float only), not "
+                             f"{self.int_every}")
         if not 1 <= self.levels <= 101:
             raise ValueError(f"levels must be in [1, 101] (variance 0.01·i ≤ 1), "
                              f"not {self.levels}")
+
+    @classmethod
+    def authors(cls, **kw) -> Settings:
+        """The authors' fault-tolerance network and training (``paper-notes.md`` §1a):
+        784-512-10 on MNIST, both layers plastic, analog input ``·exp(−t/40)`` (8-bit
+        axon values), ``T = 5``, threshold 0.4, leak 0.4, ``w_decay`` 0.99, ``h_max`` 4,
+        meta-parameters ``U(0, 0.01)``, the final membrane as the score with MSE, one
+        joint Adam step (1e-3 / 5e-4) per batch of 100, the carried population trace."""
+        base = cls(
+            data="mnist", hidden=512, steps=5, authors_levels=True,
+            net=dict(vth=0.4, decay=0.4, w_decay=0.99, h_max=4.0, alpha0=0.01, beta0=0.01,
+                     eta0=0.01, meta_init="uniform", readout=Score.MEMBRANE,
+                     encoding=Encoding.ANALOG, tau=40.0, in_levels=255, vth_shift=14),
+            core=AUTHORS_CORE, fit_shifts=True,
+            fit=common.FitSettings(epochs=20, qat_epochs=0, batch=100, lr=1e-3,
+                                   meta_lr=5e-4, meta_step="joint", loss="mse",
+                                   schedule="constant", hebb_mode=HebbMode.CARRY))
+        return replace(base, **kw)
 
     @classmethod
     def quick(cls, **kw) -> Settings:
@@ -100,23 +143,26 @@ class Result:
     test_samples: int
 
 
-def corrupted_test(x: np.ndarray, noise: Noise, level: float, seed: int) -> np.ndarray:
-    """The corrupted test inputs of one (seed, noise, level): the same for every variant."""
+def corrupted_test(x: np.ndarray, noise: Noise, level: float, seed: int,
+                   authors: bool = False) -> np.ndarray:
+    """The corrupted test inputs of one (seed, noise, level): the same for every variant.
+    ``authors``: the level is scaled as the authors' scripts scale it (``AUTHORS_SCALE``)."""
     rng = np.random.default_rng([seed, list(Noise).index(Noise(noise)), int(level * 1000)])
-    return corrupt(x, noise, level, rng).astype(np.float32)
+    scale = AUTHORS_SCALE[Noise(noise)] if authors else 1.0
+    return corrupt(x, noise, level * scale, rng).astype(np.float32)
 
 
 @contextlib.contextmanager
 def _hebbian_off(net: Net):
     """The network with every ``alpha`` at zero (Hebbian current off), restored after."""
-    saved = [layer.alpha.data.clone() for layer in net.hidden if layer.plastic]
+    plastic = [layer for layer in net.spiking if layer.plastic]
+    saved = [layer.alpha.data.clone() for layer in plastic]
     try:
-        for layer in net.hidden:
-            if layer.plastic:
-                layer.alpha.data.zero_()
+        for layer in plastic:
+            layer.alpha.data.zero_()
         yield net
     finally:
-        for layer, a in zip([m for m in net.hidden if m.plastic], saved, strict=True):
+        for layer, a in zip(plastic, saved, strict=True):
             layer.alpha.data.copy_(a)
 
 
@@ -124,13 +170,15 @@ def _hebbian_off(net: Net):
 def _hebb_stats(net: Net, xs: torch.Tensor) -> np.ndarray:
     """[mean |H| / h_max, fraction of |H| at h_max, input spike rate, |I_hebb| / |I_W|].
 
-    Layer 1, float model. ``H`` is the trace after the sample's last step; the currents
+    Layer 1, float model, the first 200 samples. ``H`` is the trace after the sample's
+    last step; the currents
     are in membrane units, ``I_W = Wᵀx`` over every step, ``I_hebb = alpha·Hᵀx̄`` for that
     final trace and the sample's mean input (an order of magnitude of the Hebbian current
     the trace feeds back).
     """
     layer = net.hidden[0]
     q = layer.codes(False, xs.dtype)
+    xs = xs[:, :200]
     h = net(xs, Precision.FLOAT).states[0].hebb
     w_cur = torch.einsum("tbi,io->tbo", xs, q.weight).abs().mean()
     h_cur = (q.alpha * torch.einsum("bi,bio->bo", xs.mean(0), h)).abs().mean()
@@ -140,28 +188,37 @@ def _hebb_stats(net: Net, xs: torch.Tensor) -> np.ndarray:
                      float(xs.mean()), float(h_cur / w_cur.clamp_min(1e-12))])
 
 
-def chip_point(net: Net, x: np.ndarray, noise: Noise, level: float, seed: int
+def chip_point(net: Net, x: np.ndarray, noise: Noise, level: float, seed: int, *,
+               hebb_mode: str = HebbMode.RESET.value, authors: bool = False
                ) -> tuple[export.ChipModel, np.ndarray]:
-    """The integer version of one point: the exported network and its input spikes.
+    """The integer version of one point: the exported network and its inputs.
 
-    Returns the :class:`~glocal.golden.export.ChipModel` and the rate-encoded corrupted
-    inputs as 0/1 ``int64`` (steps, samples, inputs): what the chip runs, one sample at a
-    time from reset (``network.run_network`` gives the reference predictions).
+    Returns the :class:`~glocal.golden.export.ChipModel` and the encoded corrupted inputs
+    as ``int64`` (steps, samples, inputs) — spikes, or analog levels: what the chip runs,
+    one sample at a time, each from its start state (zero, or ``h0`` under ``carry``;
+    ``network.run_network`` gives the reference predictions).
     """
-    chip = export.from_net(net, encoding=Encoding.RATE.value, hebb_mode="reset",
+    chip = freeze.from_net(net, encoding=net.spec.encoding.value, hebb_mode=hebb_mode,
                            metadata={"experiment": "fault-tolerance", "noise": str(noise),
                                      "level": level, "seed": seed})
-    xs = encode_set(corrupted_test(x, noise, level, seed), Encoding.RATE, net.spec.steps,
-                    seed + 1)
+    xs = encode_split(net, corrupted_test(x, noise, level, seed, authors), seed + 1)
     return chip, xs.numpy().astype(np.int64)
 
 
 def train_variant(ds, settings: Settings, variant: Variant, seed: int, bar=None) -> Net:
     """One trained network of the experiment (the same for the same arguments)."""
     net = common.make_net((ds.inputs, settings.hidden, ds.classes), variant, settings.steps,
-                          seed)
-    return common.fit(net, ds.x_train, ds.y_train, settings.fit, seed, bar=bar,
-                      label=f"train {variant.value} seed {seed}")
+                          seed, core=settings.core, **settings.net)
+    common.fit(net, ds.x_train, ds.y_train, settings.fit, seed, bar=bar,
+               label=f"train {variant.value} seed {seed}")
+    if settings.fit_shifts:
+        net.fit_vth_shifts()
+    if settings.save_dir:
+        path = Path(settings.save_dir) / f"{variant.value}-seed{seed}.pt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"spec": net.spec, "state": net.state_dict(),
+                    "vth_shifts": [layer.vth_shift for layer in net.spiking]}, path)
+    return net
 
 
 def point(settings: Settings, variant: Variant, seed: int, noise: Noise, level: float
@@ -172,7 +229,9 @@ def point(settings: Settings, variant: Variant, seed: int, noise: Noise, level: 
     ds = common.load_data(settings.data, settings.data_dir)
     n = len(ds.y_test) if settings.test_samples is None else settings.test_samples
     net = train_variant(ds, settings, variant, seed)
-    chip, spikes = chip_point(net, ds.x_test[:n], noise, level, seed)
+    chip, spikes = chip_point(net, ds.x_test[:n], noise, level, seed,
+                              hebb_mode=settings.fit.hebb_mode.value,
+                              authors=settings.authors_levels)
     return chip, spikes, ds.y_test[:n]
 
 
@@ -205,11 +264,13 @@ def run(settings: Settings) -> Result:
                 train_s += t0.seconds
                 for noise, lv in levels.items():
                     for li, level in enumerate(lv):
-                        xs = encode_set(corrupted_test(x_test, Noise(noise), level, seed),
-                                        Encoding.RATE, settings.steps, seed + 1)
+                        xs = encode_split(net, corrupted_test(
+                            x_test, Noise(noise), level, seed, settings.authors_levels),
+                            seed + 1)
                         acc[variant.value]["float"][noise][si, li] = evaluate(
                             net, xs, y_test, Precision.FLOAT, chunk=_CHUNK)[0]
-                        if noise == Noise.OCCLUSION or li % settings.int_every == 0:
+                        if settings.int_every and (noise == Noise.OCCLUSION
+                                                   or li % settings.int_every == 0):
                             acc[variant.value]["int"][noise][si, li] = evaluate(
                                 net, xs, y_test, Precision.QAT, chunk=_CHUNK)[0]
                         else:
@@ -220,10 +281,12 @@ def run(settings: Settings) -> Result:
                                     net, xs, y_test, Precision.FLOAT, chunk=_CHUNK)[0]
                 if variant is not Variant.GP:
                     for li, level in enumerate(gauss):
-                        xs = encode_set(corrupted_test(x_test, Noise.GAUSSIAN, level, seed),
-                                        Encoding.RATE, settings.steps, seed + 1)
+                        xs = encode_split(net, corrupted_test(
+                            x_test, Noise.GAUSSIAN, level, seed, settings.authors_levels),
+                            seed + 1)
                         hebb_stats[variant.value][si, li] = _hebb_stats(net, xs)
-                if variant is Variant.HP or (not hp and variant is settings.variants[-1]):
+                if settings.check_samples and (
+                        variant is Variant.HP or (not hp and variant is settings.variants[-1])):
                     agreement.append(_check_integer(net, x_test, y_test, settings, seed,
                                                     gauss[len(gauss) // 2]))
                 bar.update(runs, advance=1, info=f"{variant.value} seed {seed}")
@@ -236,7 +299,9 @@ def _check_integer(net: Net, x: np.ndarray, y: np.ndarray, settings: Settings, s
     """Fraction of sampled Gaussian-noise predictions where the integer reference network
     (one sample at a time) equals the QAT forward pass used for the ``int`` accuracies."""
     k = min(settings.check_samples, len(y))
-    chip, spikes = chip_point(net, x[:k], Noise.GAUSSIAN, level, seed)
+    chip, spikes = chip_point(net, x[:k], Noise.GAUSSIAN, level, seed,
+                              hebb_mode=settings.fit.hebb_mode.value,
+                              authors=settings.authors_levels)
     ref = network.run_network(chip, spikes).prediction
     _, qat = evaluate(net, torch.from_numpy(spikes).float(), y[:k], Precision.QAT,
                       chunk=_CHUNK)
@@ -246,18 +311,23 @@ def _check_integer(net: Net, x: np.ndarray, y: np.ndarray, settings: Settings, s
 # -- presentation ------------------------------------------------------------------------
 
 def table(r: Result) -> str:
-    """Markdown: integer accuracy mean ± std (%) per noise, variant and level."""
+    """Markdown: integer accuracy mean ± std (%) per noise, variant and level (float
+    accuracy when the run scored no integer model, ``int_every = 0``)."""
+    prec = "int" if r.settings.int_every else "float"
+    what = ("Integer (chip) accuracy, mean ± std over seeds, % (– : integer not evaluated "
+            "at that level, see `int_every`). Float accuracies are in the JSON."
+            if prec == "int" else "Float accuracy, mean ± std over seeds, % (this run "
+            "scored no integer model, `int_every = 0`).")
     lines = [f"# Fault tolerance ({r.settings.data}, seeds {list(r.settings.seeds)}, "
              f"{r.test_samples} test samples)", "",
-             "Integer (chip) accuracy, mean ± std over seeds, % (– : integer not evaluated "
-             "at that level, see `int_every`). The last row is the HP network with its "
-             "Hebbian current off (float). Float accuracies are in the JSON.", ""]
+             what + " The last row is the HP network with its Hebbian current off (float).",
+             ""]
     for noise, lv in r.levels.items():
         unit = "side (px)" if noise == Noise.OCCLUSION else "level"
         lines += [f"## {noise}", "", "| model | " + " | ".join(f"{v:g}" for v in lv) + " |",
                   "|---|" + "---|" * len(lv)]
         lines[-2] = lines[-2].replace("| model |", f"| model \\ {unit} |")
-        rows = [(v, r.acc[v]["int"][noise]) for v in r.acc]
+        rows = [(v, r.acc[v][prec][noise]) for v in r.acc]
         if r.hebb_off:
             rows.append(("hp, H off (float)", r.hebb_off[noise]))
         for name, a in rows:
@@ -282,7 +352,8 @@ def plots(r: Result) -> list[tuple[str, Callable[[Path], None]]]:
             x = r.levels[noise]
             for n, v in enumerate(r.acc):
                 c = f"C{n}"
-                m, s = common.mean_std(100 * r.acc[v]["int"][noise])
+                m, s = common.mean_std(100 * r.acc[v]["int" if r.settings.int_every
+                                                      else "float"][noise])
                 ok = ~np.isnan(m)
                 xi = np.asarray(x)[ok]
                 ax.plot(xi, m[ok], marker="o", ms=3, color=c, label=f"{v.upper()} (integer)")

@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from glocal.golden import export, network, reference
+from glocal.golden import export, freeze, network, reference
 from glocal.golden import plots as _agg  # noqa: F401  (selects the Agg backend)
 from glocal.golden.config import CoreConfig
 from glocal.golden.encode import Encoding
@@ -230,7 +230,7 @@ def query(layer: Hidden, state: LayerState, feats: torch.Tensor,
     # beta = 0 is learning off: with w_decay = 1 the trace then neither learns nor decays.
     spikes, final = functional_call(layer, {"beta": torch.zeros_like(layer.beta)},
                                     (x, precision, st))
-    score = spikes.sum(0) + final.u / (1 << layer.spec.vth_shift)
+    score = spikes.sum(0) + final.u / (1 << layer.vth_shift)
     return score.view(b, q, ways)
 
 
@@ -295,7 +295,7 @@ def gp_accuracy(feats: torch.Tensor, eps: list[Episode], settings: Settings, lr:
         xs, ys = feats[:, e.support], torch.from_numpy(e.support_labels)
         for _ in range(settings.gp_iters):
             spikes, st = layer(xs, Precision.FLOAT)
-            score = spikes.sum(0) + st.u / (1 << layer.spec.vth_shift)
+            score = spikes.sum(0) + st.u / (1 << layer.vth_shift)
             loss = F.cross_entropy(score, ys)
             opt.zero_grad()
             loss.backward()
@@ -304,7 +304,7 @@ def gp_accuracy(feats: torch.Tensor, eps: list[Episode], settings: Settings, lr:
         with torch.no_grad():
             for key, prec in (("float", Precision.FLOAT), ("int", Precision.QAT)):
                 spikes, st = layer(feats[:, e.query], prec)
-                score = spikes.sum(0) + st.u / (1 << layer.spec.vth_shift)
+                score = spikes.sum(0) + st.u / (1 << layer.vth_shift)
                 out[key].append(float((score.argmax(-1) == yq).double().mean()))
         means = torch.stack([counts[e.support[e.support_labels == k]].mean(0)
                              for k in range(settings.ways)])
@@ -355,11 +355,11 @@ def chip_point(feature_net: Net, layer: Hidden, x_spikes: np.ndarray, episode: E
 
     ``x_spikes`` (steps, pool samples, inputs) are the pool's rate-encoded images, 0/1.
     """
-    chip = export.from_net(feature_net, encoding=Encoding.RATE.value, hebb_mode="reset",
+    chip = freeze.from_net(feature_net, encoding=Encoding.RATE.value, hebb_mode="reset",
                            metadata={"experiment": "few-shot", "role": "features"})
     q = layer.codes(True, torch.float64)
     cfg = layer.spec.cfg
-    regs = reference.Registers(vth_shift=layer.spec.vth_shift, decay=int(q.decay),
+    regs = reference.Registers(vth_shift=layer.vth_shift, decay=int(q.decay),
                                alpha=int(to_int(q.alpha, "alpha")), h_max=int(q.h_max),
                                learn=True)
     a, n = cfg.axons, cfg.neurons

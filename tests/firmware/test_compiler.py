@@ -10,7 +10,7 @@ import torch
 from glocal.firmware.compiler import CompileError, compile_model, place
 from glocal.golden import chip, network
 from glocal.golden.config import CoreConfig
-from glocal.golden.export import from_net
+from glocal.golden.freeze import from_net
 from glocal.golden.model import Net, NetSpec
 from glocal.golden.noc import Mesh
 from glocal.sim.networks import random_inputs, random_model

@@ -17,7 +17,7 @@ from glocal.golden.experiments import common, continual, corrupt, few_shot
 from glocal.golden.experiments import fault_tolerance as ft
 from glocal.golden.experiments.corrupt import Noise
 from glocal.golden.model import Precision, Variant
-from glocal.golden.train import evaluate
+from glocal.golden.train import encode_split, evaluate
 
 # -- corruptions -----------------------------------------------------------------------------
 
@@ -108,7 +108,7 @@ def test_noise_at_level_zero_equals_clean_accuracy(fault):
     net = common.make_net((64, fault.settings.hidden, 10), Variant.GP, fault.settings.steps,
                           seed)
     common.fit(net, ds.x_train, ds.y_train, fault.settings.fit, seed)
-    xs = ft.encode_set(ds.x_test[:n], ft.Encoding.RATE, fault.settings.steps, seed + 1)
+    xs = encode_split(net, ds.x_test[:n], seed + 1)
     clean = evaluate(net, xs, ds.y_test[:n], Precision.FLOAT)[0]
     assert fault.acc["gp"]["float"]["gaussian"][0, 0] == clean
 

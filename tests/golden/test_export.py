@@ -11,7 +11,8 @@ import torch
 
 from glocal.golden import export
 from glocal.golden.digest import manifest_sha256
-from glocal.golden.export import ChipModel, ModelFileError, from_net, load_model, save_model
+from glocal.golden.export import ChipModel, ModelFileError, load_model, save_model
+from glocal.golden.freeze import from_net
 from glocal.golden.model import Net, NetSpec, Variant
 from glocal.golden.network import run_network
 

@@ -8,7 +8,8 @@ import torch
 
 from glocal.golden import fixed, quant
 from glocal.golden.encode import Encoding, encode
-from glocal.golden.export import from_net, load_model, save_model
+from glocal.golden.export import load_model, save_model
+from glocal.golden.freeze import from_net
 from glocal.golden.model import Net, NetSpec, Precision, Variant
 from glocal.golden.network import next_sample, run_network, zero_states
 from glocal.golden.train import TrainConfig, encode_set, evaluate, load_net, train
