@@ -153,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
             ("tasks", int, "permuted tasks (continual)")]:
         ex.add_argument(f"--{name}", type=kind, help=f"{what}; default: the experiment's")
     ex.add_argument("--quick", action="store_true", help="small sizes (the tests' version)")
+    ex.add_argument("--preset", choices=["authors"], help="fault tolerance: the authors' "
+                    "network and training (784-512-10 MNIST, analog input, carried trace; "
+                    "docs/results.md)")
+    ex.add_argument("--claims", default="docs/results/claims.json",
+                    help="summary file the headline accuracies are merged into ('' : none)")
     ex.add_argument("--out", help="output folder (default out/experiments/<name>)")
     ex.add_argument("--no-progress", action="store_true", help="no progress bars")
     ex.set_defaults(func=_experiment)

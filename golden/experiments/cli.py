@@ -22,7 +22,16 @@ def settings_for(name: str, args: dict):
     from glocal.golden.experiments import common
 
     mod = _module(name)
-    base = mod.Settings.quick() if args.get("quick") else mod.Settings()
+    if args.get("preset"):
+        if not hasattr(mod.Settings, args["preset"]):
+            raise ValueError(f"experiment {name} has no preset {args['preset']!r}")
+        base = getattr(mod.Settings, args["preset"])()
+        if args.get("quick"):
+            base = mod.Settings.quick(**{k: getattr(base, k) for k in (
+                "net", "core", "authors_levels", "fit_shifts") if hasattr(base, k)},
+                fit=replace(base.fit, epochs=2, batch=64))
+    else:
+        base = mod.Settings.quick() if args.get("quick") else mod.Settings()
     kw = {}
     for key in ("data", "data_dir", "hidden", "steps", "test_samples", "episodes", "tasks",
                 "queries", "levels"):
@@ -34,6 +43,8 @@ def settings_for(name: str, args: dict):
     if fit:
         kw["fit"] = common.FitSettings(**{**base.fit.__dict__, **fit})
     kw["progress"] = not args.get("no_progress")
+    if "save_dir" in mod.Settings.__dataclass_fields__ and args.get("preset"):
+        kw["save_dir"] = str(Path(args.get("out") or Path("out/experiments") / name) / "nets")
     return replace(base, **kw)
 
 
@@ -56,6 +67,8 @@ def run_cli(name: str, args: dict) -> int:
     out = Path(args.get("out") or Path("out/experiments") / name)
     text = mod.table(result)
     paths = common.write_outputs(out, name, result, text, mod.plots(result))
+    if args.get("claims") and hasattr(mod, "claims"):
+        paths.append(common.merge_claims(args["claims"], mod.claims(result)))
     Console().print(text)
     Console().print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0

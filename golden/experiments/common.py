@@ -24,7 +24,7 @@ from glocal.golden.model import Net, NetSpec, Variant
 from glocal.golden.train import FitSettings, _core_config, fit
 
 __all__ = ["FitSettings", "fit", "make_net", "load_data", "mean_std", "progress",
-           "write_outputs", "jsonable", "Timer"]
+           "write_outputs", "merge_claims", "jsonable", "Timer"]
 
 
 def make_net(sizes: tuple[int, ...], variant: Variant, steps: int, seed: int,
@@ -104,3 +104,15 @@ def write_outputs(out_dir, name: str, result, table: str,
         paths.append(out / fname)
     return paths
 
+
+
+def merge_claims(path, entry: dict) -> Path:
+    """Merge ``entry`` (``{experiment: {data: {...}}}``) into the summary file at ``path``
+    (``docs/results/claims.json``), keeping what other runs wrote; returns the path."""
+    path = Path(path)
+    claims = json.loads(path.read_text()) if path.is_file() else {}
+    for experiment, by_data in entry.items():
+        claims.setdefault(experiment, {}).update(by_data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(claims, indent=1, sort_keys=True) + "\n")
+    return path

@@ -51,7 +51,7 @@ AUTHORS_CORE = dict(act_bits=8, acc_bits=32, w_bits=14, h_bits=14, h_frac=11,
 #: Hebbian tensors in cache (QAT evaluation ran 5× faster with 30 than with 360 samples).
 _CHUNK = 32
 
-__all__ = ["Settings", "Result", "run", "train_variant", "point", "chip_point",
+__all__ = ["Settings", "Result", "run", "train_variant", "point", "chip_point", "claims",
            "corrupted_test", "table", "plots"]
 
 
@@ -310,6 +310,28 @@ def _check_integer(net: Net, x: np.ndarray, y: np.ndarray, settings: Settings, s
 
 # -- presentation ------------------------------------------------------------------------
 
+def claims(r: Result) -> dict:
+    """The headline figures for ``docs/results/claims.json``: accuracy (fraction, mean over
+    seeds) of every variant on clean inputs and at level 0.06 of every noise (side 8 for
+    occlusion), from the integer model where the run scored it, else the float model
+    (``precision`` says which)."""
+    prec = "int" if r.settings.int_every else "float"
+    entry: dict = {"seeds": len(r.settings.seeds), "precision": prec,
+                   "test_samples": r.test_samples,
+                   "semantics": "authors" if r.settings.authors_levels else "glocal"}
+
+    def at(noise: str, level: float) -> dict:
+        i = min(range(len(r.levels[noise])), key=lambda k: abs(r.levels[noise][k] - level))
+        return {v: float(np.nanmean(r.acc[v][prec][noise][:, i])) for v in r.acc}
+
+    first = next(iter(r.levels))
+    entry["clean"] = at(first, 0)
+    for noise in r.levels:
+        key = "occlusion_8" if noise == Noise.OCCLUSION else f"{noise}_0.06"
+        entry[key.replace("&", "and")] = at(noise, 8 if noise == Noise.OCCLUSION else 0.06)
+    return {"fault_tolerance": {r.settings.data: entry}}
+
+
 def table(r: Result) -> str:
     """Markdown: integer accuracy mean ± std (%) per noise, variant and level (float
     accuracy when the run scored no integer model, ``int_every = 0``)."""
@@ -356,10 +378,12 @@ def plots(r: Result) -> list[tuple[str, Callable[[Path], None]]]:
                                                       else "float"][noise])
                 ok = ~np.isnan(m)
                 xi = np.asarray(x)[ok]
-                ax.plot(xi, m[ok], marker="o", ms=3, color=c, label=f"{v.upper()} (integer)")
+                kind = "integer" if r.settings.int_every else "float"
+                ax.plot(xi, m[ok], marker="o", ms=3, color=c, label=f"{v.upper()} ({kind})")
                 ax.fill_between(xi, (m - s)[ok], (m + s)[ok], color=c, alpha=0.2)
-                mf, _ = common.mean_std(100 * r.acc[v]["float"][noise])
-                ax.plot(x, mf, ls="--", lw=1, color=c, label=f"{v.upper()} (float)")
+                if r.settings.int_every:
+                    mf, _ = common.mean_std(100 * r.acc[v]["float"][noise])
+                    ax.plot(x, mf, ls="--", lw=1, color=c, label=f"{v.upper()} (float)")
             xl = "occlusion square side (pixels)" if noise == Noise.OCCLUSION else \
                 "noise variance / probability"
             ax.set(xlabel=xl, ylabel="test accuracy (%)",
