@@ -169,3 +169,26 @@ def test_the_authors_noise_levels_are_scaled_as_their_scripts_scale_them():
     assert abs((theirs == 0).mean() - 0.30) < 0.03
     speckle = ft.corrupted_test(x, Noise.SPECKLE, 0.06, 0, authors=True)
     assert ((speckle == 0) | (speckle == 1)).mean() > 0.9  # variance 600: saturated
+
+
+def test_the_authors_preset_runs_end_to_end_and_merges_its_claims(tmp_path):
+    """``glocal experiment fault-tolerance --preset authors --quick`` on digits: trains the
+    three variants with the carried trace, saves the nets, writes the claims entry."""
+    from glocal.golden.experiments.cli import run_cli
+
+    claims = tmp_path / "claims.json"
+    claims.write_text('{"fault_tolerance": {"other": {"seeds": 1}}}')
+    args = {"preset": "authors", "quick": True, "data": "digits", "seeds": [0],
+            "test_samples": 60, "levels": 2, "claims": str(claims),
+            "out": str(tmp_path / "ft"), "no_progress": True}
+    assert run_cli("fault-tolerance", args) == 0
+    import json
+    got = json.loads(claims.read_text())["fault_tolerance"]
+    assert got["other"] == {"seeds": 1}, "an earlier entry was lost"
+    entry = got["digits"]
+    assert entry["semantics"] == "authors" and entry["seeds"] == 1
+    assert set(entry["clean"]) == {"gp", "lp", "hp"}
+    assert all(0 <= a <= 1 for a in entry["gaussian_0.06"].values())
+    assert entry["precision"] == "int"  # --quick scores the integer model at every level
+    assert sorted(p.name for p in (tmp_path / "ft" / "nets").iterdir()) == [
+        "gp-seed0.pt", "hp-seed0.pt", "lp-seed0.pt"]
