@@ -310,7 +310,64 @@ class NativeChip:
     def __exit__(self, kind, exc, tb):
         died = self._proc.poll()
         self.close()
-        # A link that broke because the simulator died: say so, with how it ended.
-        if died is not None and (exc is None or isinstance(exc, Exception)):
+        # A simulator that died, or a link that broke because it ended: say so, with how
+        # it ended. (Exit code 0 is a clean stop by a signal, such as the terminal's
+        # Ctrl-C reaching it with its parent: not an error by itself.)
+        if died is not None and (died != 0 or isinstance(exc, TransportError)) and (
+                exc is None or isinstance(exc, Exception)):
             raise SimulatorError(f"the native simulator {self.exe} {_ended(died)}; "
                                  f"its log: {self._log_tail()}") from exc
+
+
+def for_image(path, **kwargs) -> NativeChip:
+    """A `NativeChip` of the configuration and mesh of the image file ``path``."""
+    from glocal.firmware import image
+
+    program = image.read(path).program
+    return NativeChip(program.cfg, program.mesh, **kwargs)
+
+
+def run_image(path, *, samples: int = 20, timeout: float | None = None,
+              root: Path | None = None) -> int:
+    """`glocal run --sim`: :func:`glocal.firmware.runner.run_image` on a native chip built
+    for the image, reached through its ``socket://`` URL as a board would be."""
+    from glocal.firmware.runner import run_image as run
+
+    print(f"starting the native simulated chip for {path} (built once per configuration)",
+          flush=True)
+    with for_image(path, root=root) as chip:
+        return run(path, port=chip.url, sim=True, samples=samples, timeout=timeout)
+
+
+def serve(*, image_path=None, cfg: CoreConfig | None = None, mesh: Mesh | None = None,
+          port: int = 0, root: Path | None = None) -> int:
+    """`glocal sim`: start a native chip (for ``image_path``'s configuration, loaded with
+    it, or of ``cfg`` and ``mesh``), print where it listens, and serve until interrupted.
+
+    Returns 0 when stopped by Ctrl-C; raises `SimulatorError` if the simulator dies.
+    """
+    import time
+
+    from glocal.firmware.chip import Chip as Driver
+    from glocal.firmware.driver import Device
+
+    if image_path is not None:
+        chip = for_image(image_path, port=port, root=root)
+    else:
+        chip = NativeChip(cfg or CoreConfig(), mesh, port=port, root=root)
+    with chip:
+        what = (f"{chip.mesh.rows}x{chip.mesh.cols} mesh of {chip.cfg.axons}x"
+                f"{chip.cfg.neurons} cores, UART {DIVISOR} cycles/bit")
+        if image_path is not None:
+            with chip.transport() as link:
+                Driver(Device(link, cfg=chip.cfg, mesh=chip.mesh, timeout=120.0)).load(
+                    image_path, skip_zeros=True)
+            what += f", loaded with {image_path}"
+        print(f"glocal sim: listening on {chip.url} ({what})", flush=True)
+        print("  e.g. glocal run --image IMAGE --port " + chip.url, flush=True)
+        try:
+            while chip.running():
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            return 0
+    return 0
