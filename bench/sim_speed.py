@@ -39,7 +39,8 @@ from rich.table import Table
 
 from glocal.firmware.chip import Chip as Driver
 from glocal.firmware.compiler import compile_model
-from glocal.firmware.driver import Device
+from glocal.firmware.driver import Device, DeviceError
+from glocal.firmware.transport import TransportError
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Region
 from glocal.golden.noc import Mesh
@@ -151,7 +152,12 @@ def sweep(cfg: CoreConfig, seconds: float, console: Console) -> None:
         t0 = time.perf_counter()
         build(cfg, mesh, options=options)
         built = time.perf_counter() - t0
-        r = native(cfg, mesh, seconds=seconds, options=options)["run"]
+        try:
+            r = native(cfg, mesh, seconds=seconds, options=options)["run"]
+        except (DeviceError, TransportError) as e:   # --threads 2 once stalled a frame
+            table.add_row(name, "2×2" if mesh else "1×1", "–", f"failed: {e}", f"{built:.0f}")
+            console.print(f"  {name}: failed: {e}")
+            continue
         table.add_row(name, "2×2" if mesh else "1×1", f"{r['cycles_per_step']:.0f}",
                       f"{r['rate']:,.0f}", f"{built:.0f}")
         console.print(f"  {name}: {r['rate']:,.0f} cycles/s")
