@@ -137,14 +137,15 @@ def compare(program: Program, x: np.ndarray, results: Results, *, keep_hebb: boo
     return Comparison(exact, values, mismatches, same_pred, refs)
 
 
-def run_image(path, *, sim: bool = False, port: str | None = None, baud: int | None = None,
-              samples: int = 20, timeout: float | None = None,
-              build_dir: Path = Path("build/chip")) -> int:
+def run_image(path, *, port: str, sim: bool = False, baud: int | None = None,
+              samples: int = 20, timeout: float | None = None) -> int:
     """`glocal run`: the image's test samples through a chip; prints accuracy, agreement
     with the reference and costs. Returns 0 if every value agreed.
 
     ``port`` is a serial device or any pyserial URL (``socket://host:port`` reaches a
-    board, or a simulated chip, behind a TCP bridge); ``timeout`` is the wait for each
+    board behind a TCP bridge, or the native simulated chip, :mod:`glocal.sim.native`,
+    which the CLI starts for ``--sim``). ``sim`` says the chip is a fresh simulation (its
+    memories start zeroed, so zeros are not sent); ``timeout`` is the wait for each
     answer, 5 s on a board and 120 s in the simulator by default."""
     from rich.console import Console
     from rich.table import Table
@@ -164,18 +165,13 @@ def run_image(path, *, sim: bool = False, port: str | None = None, baud: int | N
         raise SystemExit(f"{path} takes {len(program.inputs)} inputs; digits have {x.shape[2]}")
     for line in describe(program):
         console.print(line)
-    if sim:
-        console.print(f"building the Verilated chip ({program.mesh.rows}×{program.mesh.cols} "
-                      f"cores of {program.cfg.axons}×{program.cfg.neurons})")
-        dev, link = open_sim(program, build_dir, timeout=timeout or 120.0)
-    else:
-        from glocal.firmware.transport import SerialTransport
-        from glocal.rtl.chip import DEFAULT_BAUD
+    from glocal.firmware.transport import SerialTransport
+    from glocal.rtl.chip import DEFAULT_BAUD  # (an import firmware/ had before)
 
-        baud = baud or DEFAULT_BAUD
-        link = SerialTransport(port, baud=baud)
-        dev = Device(link, cfg=program.cfg, mesh=program.mesh, baud=baud,
-                     timeout=timeout or 5.0)
+    baud = baud or DEFAULT_BAUD
+    link = SerialTransport(port, baud=baud)
+    dev = Device(link, cfg=program.cfg, mesh=program.mesh, baud=None if sim else baud,
+                 timeout=timeout or (120.0 if sim else 5.0))
     keep_hebb = info.get("hebb_mode") == "persist"
     t0 = time.monotonic()
     try:

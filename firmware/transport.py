@@ -59,15 +59,25 @@ class SerialTransport:
             self._serial = serial.serial_for_url(port, baudrate=baud, timeout=1.0)
         except (serial.SerialException, ValueError) as e:
             raise TransportError(f"cannot open the serial port {port!r}: {e}") from e
+        self._port = port
+        self._errors = (serial.SerialException, OSError)
         self._serial.reset_input_buffer()
 
     def write(self, data: bytes) -> None:
-        self._serial.write(data)
-        self._serial.flush()
+        try:
+            self._serial.write(data)
+            self._serial.flush()
+        except self._errors as e:
+            raise TransportError(f"the link on {self._port!r} failed: {e}") from e
 
     def read(self, n: int, timeout: float) -> bytes:
-        self._serial.timeout = timeout
-        return self._serial.read(n)
+        # A socket whose far end closed (a bridge or a simulator that died) raises here
+        # rather than reading nothing until the timeout.
+        try:
+            self._serial.timeout = timeout
+            return self._serial.read(n)
+        except self._errors as e:
+            raise TransportError(f"the link on {self._port!r} failed: {e}") from e
 
     def close(self) -> None:
         self._serial.close()

@@ -43,11 +43,37 @@ def _run(args: argparse.Namespace) -> int:
     from glocal.firmware.transport import TransportError
 
     try:
-        return run_image(args.image, sim=args.sim, port=args.port, baud=args.baud,
-                         samples=args.samples, timeout=args.timeout,
-                         build_dir=Path(args.build_dir))
+        if args.sim:
+            from glocal.sim.native import run_image as run_sim
+
+            return run_sim(args.image, samples=args.samples, timeout=args.timeout,
+                           root=Path(args.build_dir) if args.build_dir else None)
+        return run_image(args.image, port=args.port, baud=args.baud, samples=args.samples,
+                         timeout=args.timeout)
     # ImageError, a chip that does not fit, a port that does not open, a silent device
     except (ValueError, DeviceError, TransportError) as e:
+        return _error(e)
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from glocal.firmware.runner import parse_mesh
+    from glocal.firmware.transport import TransportError
+    from glocal.golden.config import CoreConfig
+    from glocal.sim.native import serve
+
+    try:
+        mesh = parse_mesh(args.mesh) if args.mesh else None
+        if args.image and (mesh or args.axons or args.neurons or args.lanes):
+            raise ValueError("--image sets the configuration and mesh; drop --mesh, --axons, "
+                             "--neurons and --lanes")
+        sizes = {k: v for k, v in (("axons", args.axons), ("neurons", args.neurons),
+                                   ("lanes", args.lanes)) if v is not None}
+        return serve(image_path=args.image, cfg=CoreConfig(**sizes), mesh=mesh,
+                     port=args.port, root=Path(args.build_dir) if args.build_dir else None)
+    # a bad --mesh or size (ConfigError), ImageError, a port in use, a simulator that died
+    except (ValueError, TransportError) as e:
         return _error(e)
 
 
@@ -111,9 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--timeout", type=float,
                     help="seconds to wait for each answer (default: 5 on a board, 120 in "
                          "the simulator)")
-    rn.add_argument("--build-dir", default="build/chip",
-                    help="Verilator build folder of --sim (reused while the design is unchanged)")
+    rn.add_argument("--build-dir", help="build root of --sim's native simulator (default "
+                    "build/, or GLOCAL_BUILD; one cached build per configuration)")
     rn.set_defaults(func=_run)
+
+    sm = sub.add_parser("sim", help="start the native simulated chip and print the "
+                        "socket:// URL where its UART listens (Ctrl-C ends it)")
+    sm.add_argument("--image", help="build for this image's cores and mesh, and load it")
+    sm.add_argument("--mesh", help="cores as RxC (default: one core)")
+    sm.add_argument("--axons", type=int, help="axons per core (default: CoreConfig's)")
+    sm.add_argument("--neurons", type=int, help="neurons per core (default: CoreConfig's)")
+    sm.add_argument("--lanes", type=int, help="neurons per cycle (default: CoreConfig's)")
+    sm.add_argument("--port", type=int, default=0,
+                    help="TCP port on 127.0.0.1 (default: a free one, printed)")
+    sm.add_argument("--build-dir", help="build root (default build/, or GLOCAL_BUILD)")
+    sm.set_defaults(func=_sim)
 
     tr = sub.add_parser("train", help="train a GP/LP/HP network and export it for the chip")
     tr.add_argument("--data", default="digits",

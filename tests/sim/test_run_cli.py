@@ -1,25 +1,25 @@
-"""`glocal run` itself, both ways: ``--sim`` (the Verilated chip) and ``--port`` (the
-board path: pyserial, here reaching the same Verilated chip through a TCP bridge, as a
-board behind a network bridge would be reached with ``socket://host:port``).
+"""`glocal run` itself, both ways: ``--sim`` (the native Verilated chip) and ``--port``
+(the board path: pyserial, here reaching the native simulated chip on its
+``socket://127.0.0.1:PORT``, as a board behind a network bridge would be reached), and
+`glocal sim`, which starts one and prints that URL.
 
 The command feeds the embedded digits' test split to a random 64-input model and
 returns 0 only if every output and every spike equals the chip-level reference.
 """
 
-import select
-import socket
-import threading
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
 from glocal.cli import main
-from glocal.firmware.runner import SIM_DIVISOR
-from glocal.firmware.transport import SimTransport
 from glocal.golden.config import CoreConfig
 from glocal.golden.export import save_model
 from glocal.golden.noc import Mesh
-from glocal.rtl.chip import Chip as RtlChip
+from glocal.sim.native import NativeChip
 from glocal.sim.networks import random_model
 from glocal.sim.toolchain import build_root
 
@@ -38,22 +38,6 @@ def image_path(tmp_path_factory):
     return out
 
 
-def _bridge(link, server: socket.socket, stop: threading.Event) -> None:
-    """Relay bytes between one TCP client and ``link`` until the client leaves."""
-    conn, _ = server.accept()
-    with conn:
-        while not stop.is_set():
-            ready, _, _ = select.select([conn], [], [], 0.01)
-            if ready:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                link.write(data)
-            back = link.read(65536, 0.01)
-            if back:
-                conn.sendall(back)
-
-
 def test_run_sim_runs_digits_on_the_verilated_chip_bit_exact(image_path, capsys):
     code = main(["run", "--image", str(image_path), "--sim", "--samples", "2",
                  "--build-dir", str(build_root() / "run_cli")])
@@ -63,23 +47,31 @@ def test_run_sim_runs_digits_on_the_verilated_chip_bit_exact(image_path, capsys)
 
 
 def test_run_port_drives_a_chip_through_pyserial(image_path, capsys):
-    rtl = RtlChip(cfg=CFG, mesh=MESH, clk_freq=1e6 * SIM_DIVISOR, baud=1e6)
-    with SimTransport(rtl, divisor=SIM_DIVISOR, build_dir=build_root() / "run_cli") as link:
-        server = socket.create_server(("127.0.0.1", 0))
-        stop = threading.Event()
-        relay = threading.Thread(target=_bridge, args=(link, server, stop), daemon=True)
-        relay.start()
-        try:
-            port = server.getsockname()[1]
-            code = main(["run", "--image", str(image_path), "--port",
-                         f"socket://127.0.0.1:{port}", "--samples", "2", "--timeout", "60"])
-        finally:
-            stop.set()
-            relay.join(5)
-            server.close()
+    with NativeChip(CFG, MESH, root=build_root() / "run_cli") as sim:
+        code = main(["run", "--image", str(image_path), "--port", sim.url, "--samples", "2",
+                     "--timeout", "60"])
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert "on the board chip" in out and "2 / 2" in out and "100.00 % of" in out
+
+
+def test_sim_prints_where_it_listens_and_serves_the_image(image_path, tmp_path):
+    cmd = [sys.executable, "-m", "glocal.cli", "sim", "--image", str(image_path),
+           "--build-dir", str(build_root() / "run_cli")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        deadline = time.monotonic() + 300
+        while "listening on" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, proc.stderr.read()
+        url = line.split("listening on ")[1].split()[0]
+        assert url.startswith("socket://127.0.0.1:")
+        assert main(["run", "--image", str(image_path), "--port", url, "--samples", "1",
+                     "--timeout", "60"]) == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
 
 
 def test_run_refuses_an_image_without_run_settings(tmp_path, capsys):
