@@ -115,13 +115,22 @@ def compile_model(model: ChipModel, *, cfg: CoreConfig | None = None,
     Raises
     ------
     CompileError
-        Naming the layer and the limit: widths that differ from the model's (a model with
+        Naming the layer and the limit: a layer with a carried trace ``h0`` (not loadable
+        yet), widths that differ from the model's (a model with
         per-synapse plasticity enables needs a target with ``plastic_mask``), a fan-in above
         the core's axons, more cores than the mesh has, a fan-out above ``mesh.fanout``, a
         routing table above ``mesh.depth``.
     """
     cfg = model.cfg if cfg is None else cfg
     _check_target(model, cfg)
+    carried = [layer.name for layer in model.layers if layer.h0 is not None]
+    if carried:
+        # The reference starts every sample from h0 (network.zero_states); the program,
+        # the image and the driver's per-sample restore of it do not exist yet
+        # (docs/fixed-point.md §4), so such a model would run from H = 0 instead.
+        raise CompileError(f"layers {', '.join(carried)} start every sample from a carried "
+                           "Hebbian trace h0 (hebb_mode 'carry'); the chip image and driver "
+                           "cannot load h0 yet")
     if mesh is None:
         mesh = Mesh(1, place(model, cfg, Mesh(1, noc.MAX_CORES)).used)
     placed = place(model, cfg, mesh)

@@ -179,7 +179,7 @@ def evaluate_chip(model: export.ChipModel, xs: torch.Tensor, y: np.ndarray
     widest = max(layer.cores(model.cfg) for layer in model.layers) * model.cfg.neurons
     chunk = max(1, (1 << 22) // (model.cfg.axons * widest))
     preds = []
-    if model.hebb_mode == HebbMode.RESET:
+    if model.hebb_mode != HebbMode.PERSIST:  # reset, or every sample from h0 (carry)
         for k in range(0, x.shape[1], chunk):
             preds.append(network.run_network(model, x[:, k:k + chunk]).prediction)
     else:

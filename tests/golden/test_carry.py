@@ -192,3 +192,13 @@ def test_the_authors_preset_runs_end_to_end_and_merges_its_claims(tmp_path):
     assert entry["precision"] == "int"  # --quick scores the integer model at every level
     assert sorted(p.name for p in (tmp_path / "ft" / "nets").iterdir()) == [
         "gp-seed0.pt", "hp-seed0.pt", "lp-seed0.pt"]
+
+
+def test_the_compiler_refuses_a_carried_trace_it_cannot_load_yet(carried):
+    from glocal.firmware.compiler import CompileError, compile_model
+
+    net, _ = carried
+    model = from_net(net, encoding="analog", hebb_mode="carry")
+    with pytest.raises(CompileError, match="layer0, layer1 start every sample from a carried"):
+        compile_model(model)
+    compile_model(from_net(net, encoding="analog", hebb_mode="reset"))
