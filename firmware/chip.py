@@ -10,6 +10,17 @@ state (membranes, spikes and the pending axon banks; the Hebbian state too unles
 kept), then per step write that step's input spikes into the pending axon banks of the
 input sites and RUN one step; spikes fired in a step reach their destinations' pending
 banks for the next one through the mesh. At the end, read the output neurons' membranes.
+
+**Start traces.** A program whose cores carry a trained start trace ``h0``
+(``hebb_mode`` ``carry``) starts every sample from ``H = h0`` with timestamps, plastic
+clock and refresh row at 0 (:func:`glocal.golden.chip.zero_states`). `Chip.load` writes
+``h0`` after the RESET; before each sample, `Chip.restart` puts back what the previous
+sample changed: a row ``i`` of ``H`` differs from its start only if a step wrote it, and
+a step that writes it sets its timestamp ``t_last[i]`` to the clock, which is at least 1
+(it advances before the learn pass). So the driver reads ``T_LAST``, rewrites the rows
+whose timestamp is nonzero from ``h0`` and their timestamps to 0, and writes 0 to the
+registers ``T`` and ``REFRESH`` — the core needs no second memory, and the link carries
+only the touched rows (`docs/fixed-point.md` §4).
 """
 
 from __future__ import annotations
@@ -158,6 +169,8 @@ class Chip:
                                       f"entry {w.index + i} reads {back[i]}, wrote "
                                       f"{w.values[i]} ({len(bad)} entries differ)")
         self.device.reset_state(neurons=True, plastic=True)
+        for w in image.start_writes(program):
+            self.device.write(w.core, w.region, w.index, w.values.tolist())
         self.program = program
         return program
 
@@ -207,7 +220,8 @@ class Chip:
             ``u_bits`` per neuron instead of one bit, so many more bytes on the link).
         keep_hebb : bool
             Keep the Hebbian state from sample to sample (the model's ``persist`` mode);
-            otherwise it is cleared with the neuron state before each sample.
+            otherwise each sample starts from the program's start state: cleared with the
+            neuron state, or restored to the cores' ``h0`` (`restart`).
 
         Raises
         ------
@@ -249,8 +263,12 @@ class Chip:
         spikes = np.zeros(shape, dtype=np.int64) if keep_traces else None
         membranes = np.zeros(shape, dtype=np.int64) if keep_membranes else None
         ops = self._syn_ops()
+        carried = any(p.h0 is not None for p in program.cores)
         for s in range(n):
-            dev.reset_state(neurons=True, plastic=not keep_hebb)
+            if carried and not keep_hebb:
+                self.restart(steps)
+            else:
+                dev.reset_state(neurons=True, plastic=not keep_hebb)
             for t in range(steps):
                 for c, first, channels in writes:
                     dev.write(c, Region.AXON, first, x[s, t, channels].tolist())
@@ -272,6 +290,38 @@ class Chip:
                        else np.full(n, -1, dtype=np.int64))
         return Results(outputs=outputs, predictions=predictions, cycles=cycles,
                        syn_ops=syn_ops, spikes=spikes, membranes=membranes)
+
+    def restart(self, steps: int | None = None) -> None:
+        """Put every core into the state a sample starts from
+        (:func:`glocal.golden.chip.zero_states`): RESET the neuron state, then put back the
+        Hebbian rows the last sample wrote (those with a nonzero ``T_LAST``) from each
+        core's ``h0`` (zero without one), their timestamps, ``T`` and ``REFRESH``.
+
+        ``steps``: the most steps a sample ran since the last restart; a clock that could
+        have wrapped back to 0 (``steps ≥ 2**ts_bits``) cannot tell the touched rows, so
+        then the whole Hebbian state is RESET and ``h0`` rewritten.
+        """
+        program, dev = self._program("restart"), self.device
+        cfg = program.cfg
+        if steps is not None and steps >= 1 << cfg.ts_bits:
+            dev.reset_state(neurons=True, plastic=True)
+            writes = image.start_writes(program)
+        else:
+            dev.reset_state(neurons=True)
+            rows = {}
+            for c, name in enumerate(program.names):
+                if name:
+                    touched = np.flatnonzero(np.array(dev.read(c, Region.T_LAST)))
+                    if len(touched):
+                        rows[c] = touched
+            writes = image.start_writes(program, rows)
+            for c, touched in rows.items():
+                for first, count in _runs(touched.tolist()):
+                    dev.write(c, Region.T_LAST, first, [0] * count)
+            for c in rows:
+                dev.write(c, Region.REGS, Reg.T, [0, 0])   # T and REFRESH
+        for w in writes:
+            dev.write(w.core, w.region, w.index, w.values.tolist())
 
     def _syn_ops(self) -> np.ndarray:
         program = self._program("run")

@@ -4,7 +4,8 @@ on a mesh of cores, as the :class:`~glocal.golden.chip.Program` a chip holds.
 **Placement.** Layers go in order onto cores ``0, 1, 2, …``. A layer with more neurons
 than a core is split by output neurons: its ``i``-th core holds neurons
 ``i·N … (i+1)·N − 1`` (``N = cfg.neurons``; :meth:`ChipLayer.core_params` slices the
-weight columns, bias and theta, and copies beta, the decay table and the registers). A
+weight columns, bias, theta and the start trace ``h0``, and copies beta, the decay table
+and the registers). A
 layer's fan-in must fit one core's axons. Cores past the last layer are idle.
 
 **Routing.** Neuron ``j`` of layer ``l`` drives axon ``j`` of *every* core of layer
@@ -115,22 +116,13 @@ def compile_model(model: ChipModel, *, cfg: CoreConfig | None = None,
     Raises
     ------
     CompileError
-        Naming the layer and the limit: a layer with a carried trace ``h0`` (not loadable
-        yet), widths that differ from the model's (a model with
+        Naming the layer and the limit: widths that differ from the model's (a model with
         per-synapse plasticity enables needs a target with ``plastic_mask``), a fan-in above
         the core's axons, more cores than the mesh has, a fan-out above ``mesh.fanout``, a
         routing table above ``mesh.depth``.
     """
     cfg = model.cfg if cfg is None else cfg
     _check_target(model, cfg)
-    carried = [layer.name for layer in model.layers if layer.h0 is not None]
-    if carried:
-        # The reference starts every sample from h0 (network.zero_states); the program,
-        # the image and the driver's per-sample restore of it do not exist yet
-        # (docs/fixed-point.md §4), so such a model would run from H = 0 instead.
-        raise CompileError(f"layers {', '.join(carried)} start every sample from a carried "
-                           "Hebbian trace h0 (hebb_mode 'carry'); the chip image and driver "
-                           "cannot load h0 yet")
     if mesh is None:
         mesh = Mesh(1, place(model, cfg, Mesh(1, noc.MAX_CORES)).used)
     placed = place(model, cfg, mesh)

@@ -15,9 +15,14 @@ An image is a zip archive (conventionally ``.glimg``) with two kinds of entries:
     The entries of one region of one core as memory words, in memory-map order
     (``WEIGHT`` and ``PLASTIC`` row-major ``[axon, neuron]``, ``PLASTIC`` only for cores
     with ``plastic_mask``; ``ROUTE_PTR`` and ``ROUTE_DEST`` the packed words of
-    :mod:`glocal.golden.noc`, ``ROUTE_DEST`` only its used entries).
+    :mod:`glocal.golden.noc`, ``ROUTE_DEST`` only its used entries). ``HEBB``, in
+    ``WEIGHT``'s order, only for a core with a start trace (``CoreParams.h0``): the
+    Hebbian state every sample starts from, not a parameter — it is written after the
+    RESET that clears the state, and rows of it again before each sample
+    (:func:`start_writes`).
 
-So the image *is* the list of memory writes that load a chip (:func:`writes`), and
+So the image *is* the list of memory writes that load a chip (:func:`writes`, then
+:func:`start_writes` after the RESET), and
 :func:`load` turns it back into the :class:`~glocal.golden.chip.Program` whose
 :func:`glocal.golden.chip.run` says what the loaded chip must compute. A missing, corrupt,
 foreign or other-version file raises :class:`ImageError` naming the problem.
@@ -46,11 +51,11 @@ from glocal.golden.noc import Dest, Mesh, RouteTable, dest_fields, ptr_fields
 from glocal.golden.reference import CoreParams, Mode, Registers
 
 __all__ = ["FORMAT", "VERSION", "SUFFIX", "REGIONS", "ImageError", "Image", "Write", "save",
-           "read", "load", "writes", "file_sha256"]
+           "read", "load", "writes", "start_writes", "file_sha256"]
 
 FORMAT = "glocal-image"
 #: Bumped whenever the layout or meaning of an image changes; :func:`read` accepts only it.
-VERSION = 1
+VERSION = 2   # 2: HEBB, a core's start trace h0
 SUFFIX = ".glimg"
 #: Regions an image fills, in the order :func:`writes` sends them.
 REGIONS = (Region.WEIGHT, Region.BIAS, Region.BETA, Region.THETA, Region.P_TABLE,
@@ -110,6 +115,7 @@ def _from_registers(values: dict[str, int]) -> Registers:
 
 
 def _words(program: Program, core: int) -> dict[Region, np.ndarray]:
+    """A core's parameter regions (`REGIONS`) as memory words."""
     p, table = program.cores[core], program.tables[core]
     words = {
         Region.WEIGHT: p.weight.reshape(-1), Region.BIAS: p.bias, Region.BETA: p.beta,
@@ -175,6 +181,30 @@ def writes(program: Program, *, skip_zeros: bool = False) -> list[Write]:
     return out
 
 
+def start_writes(program: Program, rows: dict[int, np.ndarray] | None = None
+                 ) -> list[Write]:
+    """The ``HEBB`` writes that put each core's stored ``H`` back to its sample start:
+    ``h0`` (:class:`~glocal.golden.reference.CoreParams`), or zero for a core without one.
+
+    Parameters
+    ----------
+    rows : dict of core → array of axon indices, optional
+        Rewrite only these rows of these cores (those a sample touched). Default: the
+        nonzero rows of every core's ``h0`` (after a RESET, which zeroed the rest).
+    """
+    cfg, out = program.cfg, []
+    if rows is None:
+        rows = {c: np.flatnonzero(np.abs(p.h0).sum(axis=1)) for c, p in enumerate(program.cores)
+                if p.h0 is not None}
+    for c, axons in sorted(rows.items()):
+        h0 = program.cores[c].h0
+        for first, last in _runs([int(a) for a in sorted(axons)]):
+            values = (np.zeros(((last - first + 1) * cfg.neurons,), np.int64) if h0 is None
+                      else np.asarray(h0[first:last + 1], dtype=np.int64).reshape(-1))
+            out.append(Write(c, Region.HEBB, first * cfg.neurons, values))
+    return out
+
+
 def _runs(indices: list[int]) -> list[tuple[int, int]]:
     """``(first, last)`` of each run of consecutive integers in sorted ``indices``."""
     runs: list[tuple[int, int]] = []
@@ -219,7 +249,10 @@ def save(program: Program, path, *, source=None, about: dict | None = None) -> P
     cores = []
     for c in range(program.mesh.cores):
         regions = {}
-        for region, values in _words(program, c).items():
+        words = _words(program, c)
+        if program.cores[c].h0 is not None:
+            words[Region.HEBB] = np.asarray(program.cores[c].h0, dtype=np.int64).reshape(-1)
+        for region, values in words.items():
             name = f"core{c}.{region.name}"
             arrays[name] = values.astype(np.int32)
             regions[region.name] = {"index": 0, "count": int(len(values)), "array": name}
@@ -314,12 +347,13 @@ def _program(manifest: dict, arrays: dict[str, np.ndarray]) -> Program:
         if entry["core"] != c:
             raise ValueError(f"core entry {c} says it is core {entry['core']}")
         words = {Region[r]: arrays[e["array"]] for r, e in entry["regions"].items()}
-        plastic = words.get(Region.PLASTIC)
+        plastic, h0 = words.get(Region.PLASTIC), words.get(Region.HEBB)
         params.append(CoreParams(
             weight=words[Region.WEIGHT].reshape(cfg.axons, cfg.neurons),
             bias=words[Region.BIAS], beta=words[Region.BETA], theta=words[Region.THETA],
             p_table=words[Region.P_TABLE], regs=_from_registers(entry["registers"]),
-            plastic=None if plastic is None else plastic.reshape(cfg.axons, cfg.neurons)))
+            plastic=None if plastic is None else plastic.reshape(cfg.axons, cfg.neurons),
+            h0=None if h0 is None else h0.reshape(cfg.axons, cfg.neurons)))
         tables.append(_table(mesh, cfg, words[Region.ROUTE_PTR], words[Region.ROUTE_DEST]))
         names.append(entry["name"])
     return Program(cfg, mesh, tuple(params), tuple(tables),

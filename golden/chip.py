@@ -21,13 +21,15 @@ meet on one axon in a step (two packets, or a packet and an input) merge by bitw
 
 A sample starts with empty axon banks: the driver's RESET of the neuron state clears the
 pending banks too (:attr:`glocal.golden.hostproto.ResetMask.NEURONS`), so spikes in
-flight at the end of one sample never reach the next.
+flight at the end of one sample never reach the next. Its Hebbian state is
+:func:`zero_states`'s: zero, or a core's trained start trace ``h0`` (``hebb_mode``
+``carry``), unless the traces persist from the sample before (:func:`next_sample`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -172,8 +174,13 @@ class ChipRun:
 
 
 def zero_states(program: Program) -> list[CoreState]:
-    """Every core after reset."""
-    return [CoreState.zeros(program.cfg) for _ in program.cores]
+    """Every core at the start of a sample: all zero but ``H``, which is the core's
+    ``h0`` where it has one (:class:`~glocal.golden.reference.CoreParams`)."""
+    out = []
+    for p in program.cores:
+        s = CoreState.zeros(program.cfg)
+        out.append(s if p.h0 is None else replace(s, hebb=np.array(p.h0, dtype=np.int64)))
+    return out
 
 
 def next_sample(states: Sequence[CoreState]) -> list[CoreState]:

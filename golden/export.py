@@ -199,7 +199,8 @@ class ChipLayer:
                           bias=_pad(self.bias[cols], (width,)), beta=_pad(self.beta, (a,)),
                           theta=_pad(self.theta[cols], (width,)),
                           p_table=np.asarray(self.p_table, dtype=np.int64), regs=self.regs,
-                          plastic=plastic)
+                          plastic=plastic,
+                          h0=None if self.h0 is None else self.start_hebb(cfg, width, cols))
 
 
 @dataclass(frozen=True)

@@ -128,10 +128,17 @@ class CoreParams:
     p_table: np.ndarray
     regs: Registers
     plastic: np.ndarray | None = None
+    h0: np.ndarray | None = None
 
     def check(self, cfg: CoreConfig) -> None:
         """Raise `ValueError` naming the first member whose shape or range is wrong."""
         a, n = cfg.axons, cfg.neurons
+        if self.h0 is not None:
+            _check_array("h0", self.h0, (a, n), cfg.h_bits)
+            worst = int(np.abs(self.h0).max()) if self.h0.size else 0
+            if worst > self.regs.h_max:
+                raise ValueError(f"h0 entries must be within ±h_max = ±{self.regs.h_max} "
+                                 f"(the Hebbian clamp), found {worst}")
         _check_array("weight", self.weight, (a, n), cfg.w_bits)
         _check_array("bias", self.bias, (n,), cfg.bias_bits)
         _check_array("beta", self.beta, (a,), cfg.beta_bits)

@@ -19,14 +19,15 @@ __all__ = ["random_model", "random_inputs"]
 
 
 def random_model(cfg: CoreConfig, sizes: Sequence[int], rng: np.random.Generator, *,
-                 steps: int = 6, hebb_mode: str = "reset", readout: bool = True
-                 ) -> ChipModel:
+                 steps: int = 6, hebb_mode: str = "reset", readout: bool = True,
+                 start_trace: bool = False) -> ChipModel:
     """A network of ``sizes`` (inputs, hidden…, classes): plastic spiking layers, and a
     non-spiking readout last (or, with ``readout=False``, a plastic spiking layer there too).
 
     Layers may be wider than a core (they are then split by the compiler). With
     ``cfg.plastic_mask`` every plastic layer has random per-synapse plasticity enables
-    (about half of them on).
+    (about half of them on). With ``start_trace`` every plastic layer has a random start
+    trace ``h0`` within ``±h_max`` (and ``hebb_mode`` is ``carry``).
     """
     lo = cfg.vth_shift_range[0]
     vth_shift = lo + 2
@@ -55,8 +56,11 @@ def random_model(cfg: CoreConfig, sizes: Sequence[int], rng: np.random.Generator
             p_table=reference.decay_table(cfg, float(rng.uniform(0.8, 0.99))),
             regs=regs, scale=1.0,
             plastic=(rng.random((n_in, n_out)) < 0.5).astype(np.int64)
-            if cfg.plastic_mask and not last else None))
-    return ChipModel(cfg, tuple(layers), steps=steps, encoding="rate", hebb_mode=hebb_mode)
+            if cfg.plastic_mask and not last else None,
+            h0=rng.integers(-regs.h_max, regs.h_max + 1, (n_in, n_out))
+            if start_trace and not last else None))
+    return ChipModel(cfg, tuple(layers), steps=steps, encoding="rate",
+                     hebb_mode="carry" if start_trace else hebb_mode)
 
 
 def random_inputs(model: ChipModel, rng: np.random.Generator, samples: int,

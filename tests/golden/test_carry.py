@@ -194,11 +194,53 @@ def test_the_authors_preset_runs_end_to_end_and_merges_its_claims(tmp_path):
         "gp-seed0.pt", "hp-seed0.pt", "lp-seed0.pt"]
 
 
-def test_the_compiler_refuses_a_carried_trace_it_cannot_load_yet(carried):
-    from glocal.firmware.compiler import CompileError, compile_model
+def test_a_compiled_carried_model_starts_every_core_from_its_slice_of_h0(carried, tmp_path):
+    """The compiler splits h0 by columns with the layer; the image keeps it; the chip-level
+    reference (every sample from ``zero_states``) equals the layered one."""
+    from dataclasses import replace
+
+    from glocal.firmware import image
+    from glocal.firmware.compiler import compile_model
+    from glocal.golden import chip
+
+    net, ds = carried
+    model = from_net(net, encoding="analog", hebb_mode="carry")
+    program = image.load(image.save(compile_model(model, cfg=replace(CFG, neurons=16)),
+                                    tmp_path / "c.glimg"))
+    assert program.names[:3] == ("layer0[0:16]", "layer0[16:32]", "layer1[0:10]")
+    h0 = model.layers[0].h0
+    np.testing.assert_array_equal(program.cores[1].h0[:64], h0[:, 16:32])
+    assert program.cores[2].h0[:32, :10].any() and not program.cores[2].h0[32:].any()
+    xs = encode_split(net, ft.corrupted_test(ds.x_test[:6], Noise.GAUSSIAN, 0.06, 0,
+                                             authors=True), 1).numpy().astype(np.int64)
+    for n in range(xs.shape[1]):
+        want = run_network(model, xs[:, n])
+        got = chip.run(program, xs[:, n])
+        np.testing.assert_array_equal(got.output, want.membrane, err_msg=f"sample {n}")
+        np.testing.assert_array_equal(np.concatenate([s.hebb for s in got.states[:2]], 1),
+                                      want.states[0].hebb, err_msg=f"sample {n}: H")
+    # Writes after the RESET put back h0's nonzero rows, each a run of whole rows.
+    writes = image.start_writes(program)
+    assert {w.core for w in writes} == {0, 1, 2}
+    assert all(w.index % 16 == 0 and len(w.values) % 16 == 0 for w in writes)
+
+
+def test_an_image_refuses_a_start_trace_outside_the_clamp(carried, tmp_path):
+    from dataclasses import replace
+
+    from glocal.firmware import image
+    from glocal.firmware.compiler import compile_model
+    from glocal.golden.chip import Program, ProgramError
 
     net, _ = carried
-    model = from_net(net, encoding="analog", hebb_mode="carry")
-    with pytest.raises(CompileError, match="layer0, layer1 start every sample from a carried"):
-        compile_model(model)
-    compile_model(from_net(net, encoding="analog", hebb_mode="reset"))
+    program = compile_model(from_net(net, encoding="analog", hebb_mode="carry"))
+    core = program.cores[0]
+    big = core.h0.copy()
+    big[3, 4] = -core.regs.h_max - 1
+    with pytest.raises(ProgramError, match="core 0 .*h0 entries must be within ±h_max"):
+        Program(**{**program.__dict__, "cores": (replace(core, h0=big), *program.cores[1:])})
+    with pytest.raises(ProgramError, match="h0 must have shape"):
+        Program(**{**program.__dict__,
+                   "cores": (replace(core, h0=core.h0[:5]), *program.cores[1:])})
+    path = image.save(program, tmp_path / "c.glimg")
+    assert image.read(path).manifest["version"] == image.VERSION == 2

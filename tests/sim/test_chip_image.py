@@ -5,6 +5,8 @@ One Verilated chip (a 1×2 mesh of small cores) serves the module; each test loa
 own image into it.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,37 @@ def test_a_plastic_layer_split_over_both_cores_takes_every_input_on_each(chip):
     got = chip.read_state([1])[0]
     np.testing.assert_array_equal(got.hebb, states[1].hebb)
     assert states[1].hebb.any()
+
+
+def test_every_sample_starts_from_the_cores_start_trace(chip, tmp_path):
+    """A carried trace ``h0`` split over both cores: loaded from the image, every sample
+    starts from it (the driver puts back the rows the sample before wrote), and the chip
+    equals the reference sample after sample, spikes, membranes and H."""
+    rng = np.random.default_rng(13)
+    model = random_model(CFG, (12, 12), rng, steps=5, readout=False, start_trace=True)
+    program = image.load(image.save(compile_model(model, mesh=MESH), tmp_path / "c.glimg"))
+    assert all(p.h0 is not None and p.h0.any() for p in program.cores)
+    chip.load(program, verify=True)
+    start = golden_chip.zero_states(program)
+    for c, s in enumerate(chip.read_state()):
+        np.testing.assert_array_equal(s.hebb, start[c].hebb, err_msg=f"core {c} after load")
+    x = random_inputs(model, rng, 3, rate=0.4)
+    res, _ = _check(chip, x, keep_hebb=False)
+    last = golden_chip.run(program, x[-1])
+    for c, s in enumerate(chip.read_state()):
+        np.testing.assert_array_equal(s.hebb, last.states[c].hebb, err_msg=f"core {c}")
+        np.testing.assert_array_equal(s.t_last, last.states[c].t_last)
+        assert (s.t, s.refresh) == (last.states[c].t, last.states[c].refresh)
+        assert (s.hebb != start[c].hebb).any(), "the sample must have learned on chip"
+    chip.restart(5)
+    for c, s in enumerate(chip.read_state()):
+        np.testing.assert_array_equal(s.hebb, start[c].hebb, err_msg=f"core {c} restarted")
+        assert not s.t_last.any() and (s.t, s.refresh) == (0, 0) and not s.u.any()
+    # The start trace matters: from H = 0 the same inputs give other membranes.
+    zero = golden_chip.run(program, x[0], [replace(s, hebb=np.zeros_like(s.hebb))
+                                           for s in start])
+    assert (zero.membrane != golden_chip.run(program, x[0]).membrane).any()
+    assert res.spikes.any()
 
 
 def test_packets_counters_match_the_spikes_sent(chip, tmp_path):
