@@ -28,18 +28,9 @@ from rich.table import Table
 
 from glocal.golden import data
 from glocal.golden.experiments.corrupt import Noise
-from glocal.golden.experiments.fault_tolerance import corrupted_test
+from glocal.golden.experiments.fault_tolerance import corrupted_test, load_net
 from glocal.golden.model import Net, Precision
 from glocal.golden.train import encode_split, evaluate, population_states
-
-
-def load(path: Path) -> Net:
-    saved = torch.load(path, weights_only=False)
-    net = Net(saved["spec"])
-    net.load_state_dict(saved["state"])
-    for layer, shift in zip(net.spiking, saved["vth_shifts"], strict=True):
-        layer.vth_shift = shift
-    return net.eval()
 
 
 @torch.no_grad()
@@ -63,7 +54,7 @@ def main() -> None:
     ds = data.load_dataset(args.data)
     rows = {}
     for path in sorted(Path(args.nets).glob("*.pt")):
-        net = load(path)
+        net = load_net(path)
         seed = int(path.stem.split("seed")[1])
         entry = {}
         for level in (0.0, 0.06):

@@ -19,11 +19,19 @@ one run, for chips of ``--axons``×``--neurons`` cores (default 256×128, 8 lane
   running clock rate.
 - ``cocotb_1x1``: the one-core chip under cocotb (``SimTransport``), memories as reset,
   run the same way for about ``--seconds``.
+- ``1x1_bytes``, ``1x1_loading_bytes``: the one-core chip again, built with the bytes link
+  (`glocal.rtl.chip.Link.BYTES`: the same frames and host interpreter, a byte a cycle
+  instead of 10 × divisor cycles), measured as ``1x1`` and ``1x1_loading`` in the same run.
+  A table sets the two links side by side: wall time and link bytes per second of loading
+  W and the image, steps per second running, and bytes over UART as a ratio.
 
 ``--sweep`` also builds and measures the Verilator options one at a time against the
 defaults (`glocal.sim.native.Options`): each row changes one option; ``--threads 2`` is
 measured on the 2×2 chip. ``--json FILE`` writes
-``{"1x1": …, "2x2": …, "1x1_loading": …, "cocotb_1x1": …}`` (chip cycles per second).
+``{"1x1": …, "2x2": …, "1x1_loading": …, "cocotb_1x1": …, "1x1_bytes": …,
+"1x1_loading_bytes": …}`` (chip cycles per second) and ``"bytes_over_uart"``: the bytes
+link's figures over the UART's (loading wall time as a speed-up, link bytes per second,
+steps per second).
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from glocal.firmware.transport import TransportError
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Region
 from glocal.golden.noc import Mesh
+from glocal.rtl.chip import Link
 from glocal.sim.native import DIVISOR, NativeChip, Options, build
 from glocal.sim.networks import random_inputs, random_model
 
@@ -76,10 +85,18 @@ def _running(dev: Device, inputs, seconds: float, sample_steps: int) -> int:
     return steps
 
 
+def cycles_per_byte(link: Link) -> int:
+    """Clock cycles a byte occupies the host link: an 8N1 character, or one cycle."""
+    return 10 * DIVISOR if link is Link.UART else 1
+
+
 def native(cfg: CoreConfig, mesh: Mesh | None, *, seconds: float,
-           options: Options | None = None, loading: bool = False) -> dict:
+           options: Options | None = None, loading: bool = False,
+           host_link: Link = Link.UART) -> dict:
     """Running (and, with ``loading``, loading) speed of the native chip."""
-    with NativeChip(cfg, mesh, options=options or Options()) as sim, sim.transport() as link:
+    per_byte = cycles_per_byte(host_link)
+    with (NativeChip(cfg, mesh, options=options or Options(), link=host_link) as sim,
+          sim.transport() as link):
         dev = Device(link, cfg=cfg, mesh=sim.mesh, timeout=60.0)
         dev.check()
         program, x = _network(cfg, sim.mesh)
@@ -92,7 +109,7 @@ def native(cfg: CoreConfig, mesh: Mesh | None, *, seconds: float,
             wall, cycles = time.perf_counter() - t0, sim.cycles() - c0
             wire = dev.stats.wire
             out[name] = {"cycles": cycles, "wall": wall, "rate": cycles / wall, "wire": wire,
-                         "link_share": wire * 10 * DIVISOR / cycles}
+                         "link_share": wire * per_byte / cycles}
             return got
 
         if loading:
@@ -132,6 +149,38 @@ def cocotb(cfg: CoreConfig, *, seconds: float) -> dict:
         # The RUNs' own cycles, plus the cycles the UART needed for the frames' bytes.
         cycles += dev.stats.wire * 10 * DIVISOR
     return {"cycles": cycles, "wall": wall, "rate": cycles / wall, "steps": steps}
+
+
+def links(cfg: CoreConfig, uart: dict, fast: dict, console: Console) -> dict:
+    """The 1×1 chip over the UART and over the bytes link, side by side; returns the bytes
+    link's figures over the UART's (loading: wall time as a speed-up; link B/s; steps/s)."""
+    table = Table(title=f"host link, 1×1 {cfg.axons}×{cfg.neurons} chip: UART "
+                        f"({cycles_per_byte(Link.UART)} cycles/byte) against bytes (1)")
+    for col in ("what", "wire B", "UART s", "bytes s", "UART B/s", "bytes B/s", "bytes/UART",
+                "link busy UART", "link busy bytes"):
+        table.add_column(col, justify="right")
+    ratios = {}
+    for key, what in (("load_w", f"loading W {cfg.axons}×{cfg.neurons} int8"),
+                      ("load", "loading the image, RESET included")):
+        u, b = uart[key], fast[key]
+        ratio = u["wall"] / b["wall"]   # the same bytes: the B/s ratio is the speed-up
+        ratios[key] = ratio
+        table.add_row(what, f"{u['wire']:,}", f"{u['wall']:.3f}", f"{b['wall']:.3f}",
+                      f"{u['wire'] / u['wall']:,.0f}", f"{b['wire'] / b['wall']:,.0f}",
+                      f"{ratio:.1f}×", f"{u['link_share']:.1%}", f"{b['link_share']:.1%}")
+    u, b = uart["run"], fast["run"]
+    steps_u, steps_b = u["steps"] / u["wall"], b["steps"] / b["wall"]
+    ratios["run_steps"] = steps_b / steps_u
+    table.add_row(f"running: {steps_u:,.0f} → {steps_b:,.0f} steps/s", "–",
+                  f"{u['wall']:.3f}", f"{b['wall']:.3f}", f"{u['wire'] / u['wall']:,.0f}",
+                  f"{b['wire'] / b['wall']:,.0f}", f"{ratios['run_steps']:.2f}×",
+                  f"{u['link_share']:.1%}", f"{b['link_share']:.1%}")
+    console.print(table)
+    console.print(f"bytes link over UART, same run: loading W {ratios['load_w']:.1f}× faster, "
+                  f"loading the image {ratios['load']:.1f}× faster, running "
+                  f"{ratios['run_steps']:.2f}× the steps/s ({u['cycles_per_step']:.0f} → "
+                  f"{b['cycles_per_step']:.0f} chip cycles/step)")
+    return ratios
 
 
 def sweep(cfg: CoreConfig, seconds: float, console: Console) -> None:
@@ -182,6 +231,9 @@ def main() -> None:
     run1, load1, load_w = one["run"], one["load"], one["load_w"]
     console.print(f"1×1 native: {run1['rate']:,.0f} cycles/s running, "
                   f"{load1['rate']:,.0f} loading")
+    fast = native(cfg, None, seconds=args.seconds, loading=True, host_link=Link.BYTES)
+    console.print(f"1×1 native, bytes link: {fast['run']['rate']:,.0f} cycles/s running, "
+                  f"{fast['load']['rate']:,.0f} loading")
     four = native(cfg, Mesh(2, 2), seconds=args.seconds,
                   options=Options(threads=args.threads))["run"]
     console.print(f"2×2 native: {four['rate']:,.0f} cycles/s running")
@@ -191,7 +243,7 @@ def main() -> None:
 
     table = Table(title=f"simulated chip speed: {cfg.axons}×{cfg.neurons} cores, {cfg.lanes} "
                         f"lanes, UART {DIVISOR} cycles/bit")
-    for col in ("simulator", "what", "chip cycles", "wall s", "cycles/s", "wire busy"):
+    for col in ("simulator", "what", "chip cycles", "wall s", "cycles/s", "link busy"):
         table.add_column(col, justify="right")
 
     def row(who, what, r, share=True):
@@ -205,6 +257,11 @@ def main() -> None:
     row("native 1×1", f"loading W {cfg.axons}×{cfg.neurons} int8 ({load_w['wire']:,} wire B)",
         load_w)
     row("native 1×1", f"loading the image, RESET included ({load1['wire']:,} wire B)", load1)
+    row("native 1×1 bytes", f"{fast['run']['steps']} steps ({fast['run']['cycles_per_step']:.0f} "
+        "cycles/step)", fast["run"], share=False)
+    row("native 1×1 bytes", f"loading W ({fast['load_w']['wire']:,} link B)", fast["load_w"])
+    row("native 1×1 bytes", f"loading the image ({fast['load']['wire']:,} link B)",
+        fast["load"])
     if base:
         table.add_row("cocotb 1×1", f"{base['steps']} steps, memories as reset",
                       f"{base['cycles']:,}", f"{base['wall']:.2f}", f"{base['rate']:,.0f}", "–")
@@ -215,11 +272,14 @@ def main() -> None:
                       f"{r['wire'] / r['wall'] / wire_rate:.1%} of the wire's byte rate at the "
                       f"running clock rate ({wire_rate:,.0f} B/s); wire busy "
                       f"{r['link_share']:.1%} of the chip's cycles")
+    ratios = links(cfg, one, fast, console)
     if args.sweep:
         sweep(cfg, args.seconds, console)
     if args.json:
         figures = {"1x1": run1["rate"], "2x2": four["rate"], "1x1_loading": load1["rate"],
-                   "cocotb_1x1": base["rate"] if base else None}
+                   "cocotb_1x1": base["rate"] if base else None,
+                   "1x1_bytes": fast["run"]["rate"], "1x1_loading_bytes": fast["load"]["rate"],
+                   "bytes_over_uart": ratios}
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2)
         console.print(f"wrote {args.json}")

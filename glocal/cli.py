@@ -90,9 +90,18 @@ def _experiment(args: argparse.Namespace) -> int:
 
 
 def _onchip(args: argparse.Namespace) -> int:
-    from glocal.firmware.onchip import run_cli
+    if args.preset == "authors":
+        if args.name != "fault-tolerance":
+            raise SystemExit("glocal onchip: --preset authors is for fault-tolerance only")
+        from glocal.flows.fault_tolerance import run_cli as run_authors
 
-    return run_cli(args.name, seed=args.seed, samples=args.samples, out=args.out,
+        return run_authors(data=args.data, hidden=args.hidden, seed=args.seed,
+                           samples=args.samples or 200, level=args.level, nets=args.nets,
+                           hebb_every=args.hebb_every, out=args.out,
+                           progress=not args.no_progress)
+    from glocal.flows.onchip import run_cli
+
+    return run_cli(args.name, seed=args.seed, samples=args.samples or 4, out=args.out,
                    variant=args.variant)
 
 
@@ -206,9 +215,23 @@ def build_parser() -> argparse.ArgumentParser:
     oc.add_argument("--seed", type=int, default=0, help="training and data seed")
     oc.add_argument("--variant", choices=["hp", "gp", "lp"], default="hp",
                     help="network variant (fault tolerance, continual; default hp)")
-    oc.add_argument("--samples", type=int, default=4,
-                    help="test samples (fault tolerance, continual)")
+    oc.add_argument("--samples", type=int,
+                    help="test samples (fault tolerance, continual; default 4, 200 with "
+                    "--preset authors)")
     oc.add_argument("--out", help="output folder (default out/experiments/<name>)")
+    oc.add_argument("--preset", choices=["authors"], help="fault tolerance: the authors' "
+                    "HP and GP networks (saved by `glocal experiment fault-tolerance --preset "
+                    "authors`, see --nets) on noisy test samples, every sample from h0")
+    oc.add_argument("--data", default="mnist14", help="with --preset: mnist14 or mnist")
+    oc.add_argument("--hidden", type=int, help="with --preset: hidden neurons (default: the "
+                    "preset's 512; the board-size mnist14 network has 256)")
+    oc.add_argument("--nets", help="with --preset: folder of the saved networks "
+                    "(<variant>-seed<seed>.pt); default: train them first")
+    oc.add_argument("--level", type=float, default=0.06,
+                    help="with --preset: Gaussian noise variance (default 0.06)")
+    oc.add_argument("--hebb-every", type=int, default=1, help="with --preset: read H back "
+                    "after every n-th sample (default every one)")
+    oc.add_argument("--no-progress", action="store_true", help="no progress bars")
     oc.set_defaults(func=_onchip)
 
     bd = sub.add_parser("build", help="build an FPGA bitstream with the open toolchain")

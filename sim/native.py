@@ -11,6 +11,11 @@ The chip's UART divisor is an elaboration parameter of the RTL (``rtl/uart.py``:
 receiver and transmitter count a constant), so it is part of the build, not a run-time
 choice: the native build uses `DIVISOR` = 4, the smallest the UART allows. The executable
 takes ``--divisor`` only to refuse a mismatch.
+
+The host link is part of the build too (``link``, :class:`glocal.rtl.chip.Link`): the
+UART (the default, as on a board) or ``Link.BYTES``, the same frames and host interpreter
+without the UART's serialisation, a byte a cycle each way. The executable is compiled
+for one or the other (``-DGLOCAL_LINK_BYTES``); the socket and the driver are the same.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ from pathlib import Path
 from glocal.firmware.transport import SerialTransport, TransportError
 from glocal.golden.config import CoreConfig
 from glocal.golden.noc import Mesh
+from glocal.rtl.chip import Link
 
-__all__ = ["DIVISOR", "Options", "SimulatorError", "build", "NativeChip"]
+__all__ = ["DIVISOR", "Link", "Options", "SimulatorError", "build", "NativeChip"]
 
 #: Clock cycles per UART bit of the native chip: the smallest the RTL's UART allows.
 DIVISOR = 4
@@ -87,25 +93,30 @@ class Options:
         return out
 
 
-def _verilog(cfg: CoreConfig, mesh: Mesh | None, divisor: int) -> str:
+def _verilog(cfg: CoreConfig, mesh: Mesh | None, divisor: int, link: Link = Link.UART) -> str:
     from amaranth.back import verilog
 
     from glocal.rtl.chip import Chip
 
-    # A nominal clock: divisor = clk / baud; the inter-byte timeout is TIMEOUT_S of it.
-    rtl = Chip(cfg=cfg, mesh=mesh, clk_freq=1e6 * divisor, baud=1e6)
+    # A nominal clock: divisor = clk / baud; the inter-byte timeout is TIMEOUT_S of it
+    # (the bytes link has no UART, but the same clock and so the same timeout in cycles).
+    rtl = Chip(cfg=cfg, mesh=mesh, clk_freq=1e6 * divisor, baud=1e6, link=link)
     return verilog.convert(rtl, name=TOP, emit_src=False)
 
 
 def build(cfg: CoreConfig, mesh: Mesh | None = None, *, divisor: int = DIVISOR,
-          options: Options = Options(), root: Path | None = None) -> Path:
-    """The native simulator of ``Chip(cfg, mesh)``; returns the executable's path.
+          options: Options = Options(), root: Path | None = None,
+          link: Link = Link.UART) -> Path:
+    """The native simulator of ``Chip(cfg, mesh, link)``; returns the executable's path.
 
     Builds are cached under ``root/native/`` (``root`` defaults to
     :func:`glocal.sim.toolchain.build_root`), keyed on a hash of the generated Verilog, the
-    options, the divisor, the C++ main and the Verilator version: an unchanged design is
-    reused after generating its Verilog (seconds). Concurrent callers of the same build
-    wait for one another. The compiler runs at ``nice`` 10.
+    options, the divisor, the link, the C++ main and the Verilator version: an unchanged
+    design is reused after generating its Verilog (seconds). Concurrent callers of the
+    same build wait for one another. The compiler runs at ``nice`` 10.
+
+    With ``link=Link.BYTES`` the divisor only sets the nominal clock (and so the
+    inter-byte timeout in cycles, the same as the UART build's): there is no UART.
 
     Raises
     ------
@@ -118,17 +129,19 @@ def build(cfg: CoreConfig, mesh: Mesh | None = None, *, divisor: int = DIVISOR,
     if shutil.which("make") is None or shutil.which(os.environ.get("CXX", "g++")) is None:
         raise SimulatorError("a native build needs GNU make and a C++ compiler "
                              "(apt-get install make g++)")
-    text = _verilog(cfg, mesh, divisor)
+    text = _verilog(cfg, mesh, divisor, link)   # Chip checks the link
+    link = Link(link)
     version = subprocess.run([bin_dir / "verilator", "--version"], capture_output=True,
                              text=True, check=True).stdout.strip()
     key = hashlib.sha256()
     for part in (text, json.dumps(asdict(options), sort_keys=True), str(divisor),
-                 MAIN.read_text(), version):
+                 link.value, MAIN.read_text(), version):
         key.update(part.encode())
         key.update(b"\0")
     mesh_tag = f"{mesh.rows}x{mesh.cols}" if mesh is not None else "1x1"
     folder = (root or build_root()) / "native" / (
-        f"a{cfg.axons}n{cfg.neurons}l{cfg.lanes}-{mesh_tag}-{key.hexdigest()[:16]}")
+        f"a{cfg.axons}n{cfg.neurons}l{cfg.lanes}-{mesh_tag}-{link.value}-"
+        f"{key.hexdigest()[:16]}")
     exe = folder / EXE
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:
@@ -138,11 +151,14 @@ def build(cfg: CoreConfig, mesh: Mesh | None = None, *, divisor: int = DIVISOR,
         (folder / f"{TOP}.v").write_text(text)
         shutil.copy(MAIN, folder / MAIN.name)
         log = folder / "build.log"
+        # The C++ main is compiled for the link the chip was elaborated with.
+        defines = ["-CFLAGS", f"-DGLOCAL_DIVISOR={divisor}"]
+        if link is Link.BYTES:
+            defines += ["-CFLAGS", "-DGLOCAL_LINK_BYTES"]
         cmd = [str(bin_dir / "verilator"), "--cc", "--exe", "--build", "-j", "2",
                "-Wno-fatal", *options.args(), "--prefix", f"V{TOP}", "--top-module", TOP,
-               "-CFLAGS", f"-DGLOCAL_DIVISOR={divisor}", "-MAKEFLAGS",
-               f"OPT_FAST={options.cxx_opt}", "-Mdir", "obj", "-o", str(exe),
-               f"{TOP}.v", MAIN.name]
+               *defines, "-MAKEFLAGS", f"OPT_FAST={options.cxx_opt}", "-Mdir", "obj",
+               "-o", str(exe), f"{TOP}.v", MAIN.name]
         with open(log, "w") as out:
             out.write(" ".join(map(str, cmd)) + "\n")
             out.flush()
@@ -183,6 +199,9 @@ class NativeChip:
         Build root (default :func:`glocal.sim.toolchain.build_root`).
     start_timeout : float
         Seconds to wait for the executable to listen (after the build).
+    link : Link
+        The chip's host link (`glocal.rtl.chip.Link`): the UART (default) or
+        ``Link.BYTES``, a byte a cycle each way. The driver talks to either the same way.
 
     Members
     -------
@@ -190,6 +209,8 @@ class NativeChip:
         The executable.
     cfg, mesh : CoreConfig, Mesh
         What it simulates.
+    link : Link
+        Its host link.
     port : int
         The port it listens on; `url` is ``socket://127.0.0.1:<port>``.
 
@@ -202,14 +223,15 @@ class NativeChip:
 
     def __init__(self, cfg: CoreConfig, mesh: Mesh | None = None, *, port: int = 0,
                  options: Options = Options(), root: Path | None = None,
-                 start_timeout: float = 30.0):
+                 start_timeout: float = 30.0, link: Link = Link.UART):
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer in 0…65535, not {port!r}")
         from glocal.rtl.chip import single_core
 
         self.cfg = cfg
         self.mesh = single_core(cfg) if mesh is None else mesh
-        self.exe = build(cfg, mesh, options=options, root=root)
+        self.exe = build(cfg, mesh, options=options, root=root, link=link)
+        self.link = Link(link)
         self.log = self.exe.with_name(f"run-{os.getpid()}-{id(self):x}.log")
         self._stderr = open(self.log, "w")   # noqa: SIM115 (the process's lifetime)
         self._proc = subprocess.Popen([str(self.exe), "--port", str(port)],

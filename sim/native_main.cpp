@@ -3,7 +3,11 @@
 // looks like to the host driver (pyserial's socket://127.0.0.1:PORT).
 //
 // Built by glocal.sim.native (sim/native.py) with the Verilated top `chip` (class Vchip)
-// and -DGLOCAL_DIVISOR=<clock cycles per UART bit the RTL was elaborated with>.
+// and -DGLOCAL_DIVISOR=<clock cycles per UART bit the RTL was elaborated with>; with
+// -DGLOCAL_LINK_BYTES for a chip built with rtl.chip.Link.BYTES, whose host link is byte
+// streams (rx__valid/rx__payload/rx__ready, tx__valid/tx__payload/tx__ready) instead of
+// UART pins: then a queued byte goes in every cycle, a response byte comes out every cycle,
+// and the divisor does not apply (--divisor is refused).
 //
 //   glocal-chip [--port N] [--divisor N] [--once] [--quantum N] [--idle-ms N]
 //
@@ -15,11 +19,13 @@
 // Linux it also ends when its parent process dies, so it never outlives its driver.
 //
 // No Python and no per-cycle system call: bytes from the client are shifted into `rx` at
-// the divisor's bit timing, `tx` is sampled mid-bit and reassembled, and the sockets are
-// serviced every `quantum` cycles. When the chip is idle (its `idle` output high, no
-// character in flight either way, for a few bit times) nothing can change until a byte
-// arrives, so the loop blocks in poll() instead of clocking: an idle simulator costs no
-// CPU, and the chip's state is exactly what it would be after any number of idle cycles.
+// the divisor's bit timing, `tx` is sampled mid-bit and reassembled (the bytes link: each
+// byte is one cycle of rx__valid, each cycle of tx__valid one byte out), and the sockets
+// are serviced every `quantum` cycles. When the chip is idle (its `idle` output high, no
+// character in flight either way, for a few bit times; the bytes link: for one cycle,
+// nothing queued) nothing can change until a byte arrives, so the loop blocks in poll()
+// instead of clocking: an idle simulator costs no CPU, and the chip's state is exactly
+// what it would be after any number of idle cycles.
 
 #include "Vchip.h"
 #include "verilated.h"
@@ -81,7 +87,17 @@ int main(int argc, char** argv) {
         std::string a = argv[i];
         const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
         if (a == "--port") { port = parse_int("--port", next, 0, 65535); ++i; }
+#ifdef GLOCAL_LINK_BYTES
+        else if (a == "--divisor") {
+            // Refused, not ignored: a caller that sets a divisor expects a UART's timing.
+            std::fprintf(stderr, "glocal-chip: --divisor, but this chip was built with the "
+                                 "bytes link (no UART: a byte a cycle each way); build it "
+                                 "with the UART link for a divisor\n");
+            return 2;
+        }
+#else
         else if (a == "--divisor") { divisor = parse_int("--divisor", next, 4, 1 << 20); ++i; }
+#endif
         else if (a == "--quantum") { quantum = parse_int("--quantum", next, 1, 1 << 24); ++i; }
         else if (a == "--idle-ms") { idle_ms = parse_int("--idle-ms", next, 1, 60000); ++i; }
         else if (a == "--once") { once = true; }
@@ -130,7 +146,19 @@ int main(int argc, char** argv) {
 
     VerilatedContext ctx;
     Vchip top {&ctx};
+#ifdef GLOCAL_LINK_BYTES
+    // The streams' ports: Verilator escapes the "__" of Amaranth's member names
+    // (rx__valid) as "___05F".
+    auto& rx_valid = top.rx___05Fvalid;
+    auto& rx_payload = top.rx___05Fpayload;
+    auto& rx_ready = top.rx___05Fready;
+    auto& tx_valid = top.tx___05Fvalid;
+    auto& tx_payload = top.tx___05Fpayload;
+    rx_valid = 0;
+    top.tx___05Fready = 1;   // the socket takes every byte (txq grows until the next service)
+#else
     top.rx = 1;
+#endif
     top.rst = 1;
     for (int i = 0; i < 4; ++i) {
         top.clk = 0; top.eval();
@@ -142,15 +170,24 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     const int div = static_cast<int>(divisor);
+#ifdef GLOCAL_LINK_BYTES
+    // Nothing sits between the host interpreter and the socket: once `idle` is high after
+    // an edge, the response's last byte has been taken.
+    const uint64_t quiet_needed = 1;
+    (void)div;
+#else
     const uint64_t quiet_needed = 4u * div;   // a buffered response byte starts within 2 bits
+#endif
     uint64_t cycles = 0, quiet_for = 0;
     int client = -1;
     std::vector<uint8_t> rxq, txq;   // bytes to shift into rx; bytes reassembled from tx
     size_t rx_head = 0;
+#ifndef GLOCAL_LINK_BYTES
     int rx_bit = -1, rx_left = 0;    // bit of the character on rx (-1: none), cycles left in it
     uint16_t rx_frame = 0;
     int tx_bit = -1, tx_left = 0;    // next bit to sample on tx (-1: waiting for a start bit)
     uint8_t tx_byte = 0;
+#endif
     uint64_t bytes_in = 0, bytes_out = 0, framing_errors = 0;
     auto t0 = std::chrono::steady_clock::now();
 
@@ -171,6 +208,24 @@ int main(int argc, char** argv) {
         // to clock.
         bool quiet = quiet_for >= quiet_needed && rx_head == rxq.size();
         for (long i = 0; !quiet && i < quantum; ++i) {
+#ifdef GLOCAL_LINK_BYTES
+            // A byte a cycle each way. Both streams transfer at the rising edge, so they
+            // are presented and sampled after the falling half has settled the outputs.
+            const bool offered = rx_head < rxq.size();
+            rx_valid = offered;
+            if (offered) rx_payload = rxq[rx_head];
+            top.clk = 0; top.eval();
+            const bool taken = offered && rx_ready;
+            if (tx_valid) txq.push_back(static_cast<uint8_t>(tx_payload));
+            top.clk = 1; top.eval();
+            ++cycles;
+            if (taken) ++rx_head;
+            if (top.idle && !tx_valid && rx_head == rxq.size()) {
+                if (++quiet_for >= quiet_needed) { quiet = true; break; }
+            } else {
+                quiet_for = 0;
+            }
+#else
             if (rx_bit < 0 && rx_head < rxq.size()) {
                 rx_frame = static_cast<uint16_t>(0x200 | (rxq[rx_head++] << 1));   // 8N1
                 rx_bit = 0;
@@ -203,6 +258,7 @@ int main(int argc, char** argv) {
             } else {
                 quiet_for = 0;
             }
+#endif
         }
         if (g_report) {
             g_report = 0;

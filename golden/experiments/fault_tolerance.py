@@ -51,8 +51,8 @@ AUTHORS_CORE = dict(act_bits=8, acc_bits=32, w_bits=14, h_bits=14, h_frac=11,
 #: Hebbian tensors in cache (QAT evaluation ran 5× faster with 30 than with 360 samples).
 _CHUNK = 32
 
-__all__ = ["Settings", "Result", "run", "train_variant", "point", "chip_point", "claims",
-           "corrupted_test", "table", "plots"]
+__all__ = ["Settings", "Result", "run", "train_variant", "save_net", "load_net", "point",
+           "chip_point", "claims", "corrupted_test", "table", "plots"]
 
 
 @dataclass(frozen=True)
@@ -214,11 +214,44 @@ def train_variant(ds, settings: Settings, variant: Variant, seed: int, bar=None)
     if settings.fit_shifts:
         net.fit_vth_shifts()
     if settings.save_dir:
-        path = Path(settings.save_dir) / f"{variant.value}-seed{seed}.pt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"spec": net.spec, "state": net.state_dict(),
-                    "vth_shifts": [layer.vth_shift for layer in net.spiking]}, path)
+        save_net(net, Path(settings.save_dir) / f"{variant.value}-seed{seed}.pt")
     return net
+
+
+def save_net(net: Net, path: Path) -> Path:
+    """Save a trained network (spec, parameters, threshold exponents) for `load_net`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"spec": net.spec, "state": net.state_dict(),
+                "vth_shifts": [layer.vth_shift for layer in net.spiking]}, path)
+    return path
+
+
+def load_net(path) -> Net:
+    """A network saved by `save_net` (``--preset authors`` saves each under ``nets/``),
+    in eval mode.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the file, if it does not exist.
+    ValueError
+        If the file is not such a save (naming what is missing).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved network {path} (`glocal experiment "
+                                "fault-tolerance --preset authors` saves them under "
+                                "<out>/nets)")
+    saved = torch.load(path, weights_only=False)
+    missing = [k for k in ("spec", "state", "vth_shifts")
+               if not isinstance(saved, dict) or k not in saved]
+    if missing:
+        raise ValueError(f"{path} is not a saved network: no {', '.join(missing)}")
+    net = Net(saved["spec"])
+    net.load_state_dict(saved["state"])
+    for layer, shift in zip(net.spiking, saved["vth_shifts"], strict=True):
+        layer.vth_shift = shift
+    return net.eval()
 
 
 def point(settings: Settings, variant: Variant, seed: int, noise: Noise, level: float

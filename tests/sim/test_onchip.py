@@ -8,7 +8,7 @@ trains its experiment's quick network and loads it.
 import numpy as np
 import pytest
 
-from glocal.firmware import onchip
+from glocal.flows import onchip
 from glocal.golden.config import CoreConfig
 from glocal.golden.experiments import continual, fault_tolerance, few_shot
 
