@@ -197,10 +197,8 @@ def run(settings, *, variants=("hp", "gp"), seed: int = 0, samples: int = 200,
     if len(cfgs) != 1:
         raise ValueError(f"the variants' cores differ ({cfgs}); they must share one chip")
     cfg = cfgs.pop()
-    mesh = compile_model(points[0][1]).mesh
-    for _, model, _, _ in points[1:]:
-        if compile_model(model).mesh.cores > mesh.cores:
-            mesh = compile_model(model).mesh
+    mesh = max((compile_model(model).mesh for _, model, _, _ in points),
+               key=lambda m: m.cores)
     out = []
     bar = common.progress(progress)
     with NativeChip(cfg, mesh, link=link) as sim, sim.transport() as transport, bar:
