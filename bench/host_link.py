@@ -26,10 +26,10 @@ from rich.console import Console
 from rich.table import Table
 
 from glocal.firmware.driver import Device
-from glocal.firmware.transport import SimTransport
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Region
 from glocal.sim.busram import Bench
+from glocal.sim.cocotb_link import SimTransport
 from glocal.sim.toolchain import build_root
 
 CLK = 12e6

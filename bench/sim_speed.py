@@ -127,8 +127,8 @@ def cocotb(cfg: CoreConfig, *, seconds: float) -> dict:
     image over the cocotb link would take a minute), run as `native` runs it. Cycles are
     the RUNs' own counts plus 10 × divisor per wire byte (the simulator's clock count is
     not reachable through cocotb's bridge)."""
-    from glocal.firmware.transport import SimTransport
     from glocal.rtl.chip import Chip
+    from glocal.sim.cocotb_link import SimTransport
     from glocal.sim.toolchain import build_root
 
     top = Chip(cfg=cfg, clk_freq=1e6 * DIVISOR, baud=1e6)

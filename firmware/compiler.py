@@ -15,19 +15,24 @@ readout's neurons in order. So a neuron of a layer followed by ``k`` cores costs
 destination-table entries and needs ``mesh.fanout ≥ k``.
 
 Everything that does not fit raises :class:`CompileError` naming the layer and the limit.
+
+`compile_file` is ``glocal compile``: a model file in, an image file out
+(:mod:`glocal.firmware.image`), with the run settings (`about`) in its manifest.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
+from glocal.firmware import image
 from glocal.golden import chip, noc
 from glocal.golden.chip import Program, ProgramError
 from glocal.golden.config import CoreConfig
-from glocal.golden.export import ChipModel
+from glocal.golden.export import ChipModel, load_model
 from glocal.golden.noc import Dest, Mesh, NocError
 
-__all__ = ["CompileError", "GEOMETRY", "Placement", "place", "compile_model", "describe"]
+__all__ = ["CompileError", "GEOMETRY", "Placement", "place", "compile_model", "describe",
+           "parse_mesh", "about", "compile_file"]
 
 #: `CoreConfig` fields the target may choose freely. Every other field is an arithmetic
 #: width the model was quantized for; ``axons`` is one of them too: it sets the Hebbian
@@ -163,3 +168,31 @@ def describe(program: Program) -> list[str]:
     """One line per used core: its number, mesh position and what it holds."""
     return [f"core {c} (x {c % program.mesh.cols}, y {c // program.mesh.cols}): {name}"
             for c, name in enumerate(program.names) if name]
+
+
+def parse_mesh(text: str) -> Mesh:
+    """``"RxC"`` (rows × columns) as a `Mesh` with the default table sizes."""
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"mesh must be ROWSxCOLS such as 2x2, not {text!r}") from None
+    return Mesh(rows, cols)
+
+
+def about(model: ChipModel) -> dict:
+    """What running an image of ``model`` needs to know (stored in the image)."""
+    return {"steps": model.steps, "encoding": model.encoding, "hebb_mode": model.hebb_mode,
+            "sizes": list(model.sizes), "metadata": model.metadata}
+
+
+def compile_file(model_path, out, *, mesh: Mesh | None = None, neurons: int | None = None
+                 ) -> Program:
+    """Compile the model file ``model_path`` into the image file ``out``.
+
+    ``neurons`` chooses smaller (or larger) target cores than the model's.
+    """
+    model = load_model(model_path)
+    cfg = model.cfg if neurons is None else replace(model.cfg, neurons=neurons)
+    program = compile_model(model, cfg=cfg, mesh=mesh)
+    image.save(program, out, source=model_path, about=about(model))
+    return program

@@ -25,7 +25,7 @@ import numpy as np
 
 from glocal.firmware.chip import Chip
 from glocal.firmware.compiler import compile_model, describe
-from glocal.golden import chip as golden_chip
+from glocal.flows.compare import compare
 from glocal.golden import network
 from glocal.golden.export import ChipModel
 
@@ -107,12 +107,11 @@ def _run_variant(chip: Chip, model: ChipModel, xs: np.ndarray, labels: np.ndarra
     t0 = time.monotonic()
     for s in range(n):
         res = chip.run(x[s:s + 1], keep_traces=True, keep_membranes=True)
-        ref = golden_chip.run(program, x[s])
-        bad = int((res.spikes[0] != ref.spikes).sum() + (res.membranes[0] != ref.membrane).sum()
-                  + (res.outputs[0] != ref.output).sum())
-        values += ref.spikes.size + ref.membrane.size + ref.output.size
-        mismatches += bad
-        exact += bad == 0
+        cmp = compare(program, x[s:s + 1], res, keep_hebb=False)   # from h0, as the chip
+        ref = cmp.reference[0]
+        values += cmp.values
+        mismatches += cmp.mismatches
+        exact += cmp.samples_exact
         net_equal &= bool(np.array_equal(res.outputs[0], ref_net.membrane[s]))
         pred[s] = res.predictions[0]
         cycles += int(res.cycles[0])

@@ -35,13 +35,14 @@ with every synapse enabled, which computes what cores without them do), on a 1×
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from glocal.firmware.chip import Chip, Results
+from glocal.firmware.chip import Chip
 from glocal.firmware.compiler import CompileError, compile_model, describe
+from glocal.flows.compare import compare
 from glocal.golden import chip as golden_chip
 from glocal.golden import network, noc, reference
 from glocal.golden.chip import Program
@@ -49,17 +50,15 @@ from glocal.golden.config import CoreConfig
 from glocal.golden.export import ChipModel
 from glocal.golden.noc import Dest, Mesh
 
-__all__ = ["NEURONS", "MESH", "Trace", "ModelPoint", "EpisodePoint", "open_chip",
-           "target", "trace", "run_model", "episode_program", "run_episode", "fault_tolerance",
-           "few_shot", "continual", "run_cli"]
+__all__ = ["NEURONS", "MESH", "ModelPoint", "EpisodePoint", "open_chip", "target",
+           "run_model", "episode_program", "run_episode", "fault_tolerance", "few_shot",
+           "continual", "run_cli"]
 
 #: Neurons per target core: the few-shot feature layer (48 in the quick settings) fits one
 #: core, and so does the fault-tolerance / continual hidden layer (32).
 NEURONS = 48
 #: Two cores: a hidden (feature) layer and what it drives. Each neuron drives one axon.
 MESH = Mesh(rows=1, cols=2, depth=64, fanout=2)
-#: Simulated UART: 4 clock cycles per bit, the fastest the UART supports.
-DIVISOR = 4
 
 
 def open_chip(cfg: CoreConfig, mesh: Mesh = MESH, build_dir: Path | None = None):
@@ -69,8 +68,9 @@ def open_chip(cfg: CoreConfig, mesh: Mesh = MESH, build_dir: Path | None = None)
     is cached per configuration under ``build_dir`` (default ``<build root>/onchip_…``).
     """
     from glocal.firmware.driver import Device
-    from glocal.firmware.transport import SimTransport
     from glocal.rtl.chip import Chip as RtlChip
+    from glocal.sim.cocotb_link import SimTransport
+    from glocal.sim.native import DIVISOR  # the smallest the UART allows
     from glocal.sim.toolchain import build_root
 
     if build_dir is None:
@@ -81,53 +81,6 @@ def open_chip(cfg: CoreConfig, mesh: Mesh = MESH, build_dir: Path | None = None)
     rtl = RtlChip(cfg=cfg, mesh=mesh, clk_freq=clk, baud=1e6)
     link = SimTransport(rtl, divisor=DIVISOR, build_dir=Path(build_dir))
     return Chip(Device(link, cfg=cfg, mesh=mesh, timeout=120.0)), link
-
-
-# -- comparison with the chip-level reference ---------------------------------------------
-
-@dataclass(frozen=True)
-class Trace:
-    """A chip run compared with :func:`glocal.golden.chip.run`, sample after sample.
-
-    Members
-    -------
-    values, mismatches : int
-        Values compared (every core's spikes at every step, the outputs) and how many
-        differ.
-    samples_exact : int
-        Samples whose every value equals the reference's.
-    reference : list of ChipRun
-    """
-
-    values: int
-    mismatches: int
-    samples_exact: int
-    reference: list = field(repr=False)
-
-    @property
-    def agreement(self) -> float:
-        return 1.0 - self.mismatches / self.values if self.values else 0.0
-
-
-def trace(program: Program, x: np.ndarray, results: Results, *, keep_hebb: bool,
-          states=None) -> Trace:
-    """Run ``x`` (samples, steps, inputs) through the chip-level reference from ``states``
-    (default: reset), the Hebbian state carried over when ``keep_hebb``, and compare
-    ``results`` (which must hold the spikes)."""
-    if results.spikes is None:
-        raise ValueError("the chip run must keep its spike traces (keep_traces=True)")
-    values = mismatches = exact = 0
-    refs = []
-    for s in range(len(x)):
-        ref = golden_chip.run(program, x[s], states)
-        states = golden_chip.next_sample(ref.states) if keep_hebb else None
-        refs.append(ref)
-        bad = int((results.spikes[s] != ref.spikes).sum())
-        bad += int((results.outputs[s] != ref.output).sum())
-        values += ref.spikes.size + ref.output.size
-        mismatches += bad
-        exact += bad == 0
-    return Trace(values, mismatches, exact, refs)
 
 
 # -- a trained network on corrupted / permuted inputs ---------------------------------------
@@ -221,7 +174,7 @@ def run_model(chip: Chip, model: ChipModel, spikes: np.ndarray, labels: np.ndarr
     t_load = time.monotonic() - t0
     res = chip.run(x, keep_hebb=keep_hebb)
     t_run = time.monotonic() - t0 - t_load
-    cmp = trace(chip.program, x, res, keep_hebb=keep_hebb)
+    cmp = compare(chip.program, x, res, keep_hebb=keep_hebb)
     net = network.run_network(model, spikes)
     used = [c for c, name in enumerate(program.names) if name]
     learning = [c for c in used if program.cores[c].regs.learn]
@@ -356,7 +309,8 @@ class EpisodePoint:
         (and its timestamps, clock and refresh row).
     hebb_nonzero : int
         Entries of the learned ``H`` that are not zero.
-    agreement, values, mismatches : as `Trace`, over support and queries
+    agreement, values, mismatches : as `glocal.flows.compare.Comparison`, over support
+        and queries
         (chip-level reference, both cores' spikes).
     cycles_per_sample, seconds : float
     info : dict
@@ -422,9 +376,9 @@ def run_episode(chip: Chip, ep, *, fresh: bool = True, info: dict | None = None
     r_qry = chip.run(x_qry, keep_hebb=True)
     t_run = time.monotonic() - t0 - t_load
     # The chip-level reference, support then queries, state carried over.
-    c_sup = trace(loaded, x_sup, r_sup, keep_hebb=True)
+    c_sup = compare(loaded, x_sup, r_sup, keep_hebb=True)
     states = golden_chip.next_sample(c_sup.reference[-1].states)
-    c_qry = trace(chip.program, x_qry, r_qry, keep_hebb=True, states=states)
+    c_qry = compare(chip.program, x_qry, r_qry, keep_hebb=True, states=states)
     # The experiment's reference.
     ref_pred, ref_score, ref_state = run_chip_episode(ep)
     n = chip.device.cfg.neurons

@@ -9,7 +9,7 @@ __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from glocal.firmware.demo import run_demo
+    from glocal.flows.demo import run_demo
 
     return run_demo(out_dir=args.out, quick=args.quick)
 
@@ -20,8 +20,7 @@ def _error(e: Exception) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from glocal.firmware.compiler import describe
-    from glocal.firmware.runner import compile_file, parse_mesh
+    from glocal.firmware.compiler import compile_file, describe, parse_mesh
 
     try:
         mesh = parse_mesh(args.mesh) if args.mesh else None
@@ -39,13 +38,11 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from glocal.firmware.driver import DeviceError
-    from glocal.firmware.runner import run_image
     from glocal.firmware.transport import TransportError
+    from glocal.flows.run import run_image, run_sim
 
     try:
         if args.sim:
-            from glocal.sim.native import run_image as run_sim
-
             return run_sim(args.image, samples=args.samples, timeout=args.timeout,
                            root=Path(args.build_dir) if args.build_dir else None)
         return run_image(args.image, port=args.port, baud=args.baud, samples=args.samples,
@@ -58,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
 def _sim(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from glocal.firmware.runner import parse_mesh
+    from glocal.firmware.compiler import parse_mesh
     from glocal.firmware.transport import TransportError
     from glocal.golden.config import CoreConfig
     from glocal.sim.native import serve
@@ -139,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "image, checked against the chip-level reference")
     rn.add_argument("--image", required=True, help="image file (glocal compile writes one)")
     where = rn.add_mutually_exclusive_group(required=True)
-    where.add_argument("--sim", action="store_true", help="the Verilated chip")
+    where.add_argument("--sim", action="store_true", help="the native simulated chip "
+                       "(Verilated, its host link a byte a cycle)")
     where.add_argument("--port", help="serial port of a board (/dev/ttyUSB0)")
     rn.add_argument("--baud", type=int, help="board link baud rate (default: the chip's)")
     rn.add_argument("--samples", type=int, default=20, help="test samples to run")

@@ -41,7 +41,8 @@ from glocal.golden.noc import Mesh
 
 __all__ = [
     "SYNC", "VERSION", "MAX_DATA", "MAX_PAYLOAD", "RANGE_HEADER", "REQUEST_OVERHEAD",
-    "RESPONSE_OVERHEAD", "TIMEOUT_S", "MAX_STEPS", "CRC_POLY", "CRC_INIT", "Opcode", "Status",
+    "RESPONSE_OVERHEAD", "TIMEOUT_S", "DEFAULT_BAUD", "MAX_STEPS", "CRC_POLY", "CRC_INIT",
+    "Opcode", "Status",
     "ResetMask",
     "ProtocolError", "Frame", "crc16", "crc16_byte", "encode_request", "encode_response",
     "decode_request", "decode_response", "response_length", "entry_bytes", "packed_size",
@@ -65,6 +66,9 @@ RESPONSE_OVERHEAD = 7     # sync, opcode, status, 2 length, 2 CRC
 #: Inter-byte timeout inside a frame. A USB-serial adapter may pause a few ms between
 #: packets; 20 ms is long enough for that and short enough for an interactive host.
 TIMEOUT_S = 0.02
+#: Baud rate of the boards' host UART (FTDI USB-serial bridges run it reliably): what the
+#: bitstreams are built for and what the driver opens a serial port at by default.
+DEFAULT_BAUD = 115_200
 #: Largest step count of one RUN (the field is a u32).
 MAX_STEPS = (1 << 32) - 1
 

@@ -25,10 +25,7 @@ from glocal.rtl.array import CoreArray
 from glocal.rtl.bus import Pipe
 from glocal.rtl.host import Host, UartHost
 
-__all__ = ["Chip", "DEFAULT_BAUD", "Link", "single_core"]
-
-#: Host link speed on the boards (FTDI USB-serial bridges run it reliably).
-DEFAULT_BAUD = 115_200
+__all__ = ["Chip", "Link", "single_core"]
 
 
 class Link(enum.Enum):
@@ -94,7 +91,7 @@ class Chip(wiring.Component):
         stop the clock then).
     """
 
-    def __init__(self, *, cfg: CoreConfig, clk_freq: float, baud: float = DEFAULT_BAUD,
+    def __init__(self, *, cfg: CoreConfig, clk_freq: float, baud: float = hp.DEFAULT_BAUD,
                  mesh: Mesh | None = None, pipe: bool = True, single_port: bool = False,
                  link: Link = Link.UART):
         try:

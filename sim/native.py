@@ -5,7 +5,8 @@ standalone executable: Verilator's C++ model plus ``native_main.cpp`` (shipped b
 file), whose loop clocks the chip freely and bridges its UART pins to a byte stream on
 ``127.0.0.1`` — no Python per cycle. :class:`NativeChip` builds one (cached), starts it and
 gives its ``socket://127.0.0.1:PORT`` URL, which the host driver opens with the same
-:class:`glocal.firmware.transport.SerialTransport` as a board's serial port.
+:class:`glocal.firmware.transport.SerialTransport` as a board's serial port
+(``glocal run --sim``: :func:`glocal.flows.run.run_sim`).
 
 The chip's UART divisor is an elaboration parameter of the RTL (``rtl/uart.py``: the
 receiver and transmitter count a constant), so it is part of the build, not a run-time
@@ -349,24 +350,13 @@ def for_image(path, **kwargs) -> NativeChip:
     return NativeChip(program.cfg, program.mesh, **kwargs)
 
 
-def run_image(path, *, samples: int = 20, timeout: float | None = None,
-              root: Path | None = None) -> int:
-    """`glocal run --sim`: :func:`glocal.firmware.runner.run_image` on a native chip built
-    for the image, reached through its ``socket://`` URL as a board would be."""
-    from glocal.firmware.runner import run_image as run
-
-    print(f"starting the native simulated chip for {path} (built once per configuration)",
-          flush=True)
-    with for_image(path, root=root) as chip:
-        return run(path, port=chip.url, sim=True, samples=samples, timeout=timeout)
-
-
 def serve(*, image_path=None, cfg: CoreConfig | None = None, mesh: Mesh | None = None,
           port: int = 0, root: Path | None = None) -> int:
     """`glocal sim`: start a native chip (for ``image_path``'s configuration, loaded with
     it, or of ``cfg`` and ``mesh``), print where it listens, and serve until interrupted.
 
-    Returns 0 when stopped by Ctrl-C; raises `SimulatorError` if the simulator dies.
+    Returns 0 when stopped by SIGINT (Ctrl-C) or SIGTERM, the simulator stopped first;
+    raises `SimulatorError` if the simulator dies.
     """
     import time
 
@@ -377,19 +367,30 @@ def serve(*, image_path=None, cfg: CoreConfig | None = None, mesh: Mesh | None =
         chip = for_image(image_path, port=port, root=root)
     else:
         chip = NativeChip(cfg or CoreConfig(), mesh, port=port, root=root)
-    with chip:
-        what = (f"{chip.mesh.rows}x{chip.mesh.cols} mesh of {chip.cfg.axons}x"
-                f"{chip.cfg.neurons} cores, UART {DIVISOR} cycles/bit")
-        if image_path is not None:
-            with chip.transport() as link:
-                Driver(Device(link, cfg=chip.cfg, mesh=chip.mesh, timeout=120.0)).load(
-                    image_path, skip_zeros=True)
-            what += f", loaded with {image_path}"
-        print(f"glocal sim: listening on {chip.url} ({what})", flush=True)
-        print("  e.g. glocal run --image IMAGE --port " + chip.url, flush=True)
-        try:
+    # SIGTERM (a service manager, `kill`) ends the serving as Ctrl-C does: through the
+    # context, which stops the simulator. (Only the main thread may set a handler.)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
+    try:
+        with chip:
+            what = (f"{chip.mesh.rows}x{chip.mesh.cols} mesh of {chip.cfg.axons}x"
+                    f"{chip.cfg.neurons} cores, UART {DIVISOR} cycles/bit")
+            if image_path is not None:
+                with chip.transport() as link:
+                    Driver(Device(link, cfg=chip.cfg, mesh=chip.mesh, timeout=120.0)).load(
+                        image_path, skip_zeros=True)
+                what += f", loaded with {image_path}"
+            print(f"glocal sim: listening on {chip.url} ({what})", flush=True)
+            print("  e.g. glocal run --image IMAGE --port " + chip.url, flush=True)
             while chip.running():
                 time.sleep(0.2)
-        except KeyboardInterrupt:
-            return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")

@@ -1,6 +1,6 @@
 """cocotb bridge: the simulated chip's UART pins ↔ a Unix-domain socket.
 
-`glocal.firmware.transport.SimTransport` listens on a socket (``GLOCAL_SOCKET``) and
+`glocal.sim.cocotb_link.SimTransport` listens on a socket (``GLOCAL_SOCKET``) and
 starts this test; the real driver in the host process then talks to the Verilated RTL
 in real UART bytes. The bridge bit-bangs ``rx`` with one timer per run of equal bits and
 samples ``tx`` with one timer per bit (no Python per clock cycle). It stops simulated

@@ -14,12 +14,12 @@ from glocal.firmware import image
 from glocal.firmware.chip import Chip
 from glocal.firmware.compiler import compile_model
 from glocal.firmware.driver import Device
-from glocal.firmware.transport import SimTransport
 from glocal.golden import chip as golden_chip
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Region
 from glocal.golden.noc import Mesh
 from glocal.rtl.chip import Chip as RtlChip
+from glocal.sim.cocotb_link import SimTransport
 from glocal.sim.networks import random_inputs, random_model
 from glocal.sim.toolchain import build_root
 

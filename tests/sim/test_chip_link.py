@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from glocal.firmware.driver import Device
-from glocal.firmware.transport import SimTransport
 from glocal.golden import chip, noc
 from glocal.golden.config import CoreConfig
 from glocal.golden.memmap import Reg, Region, register_values
 from glocal.golden.noc import Mesh
 from glocal.rtl.chip import Chip
+from glocal.sim.cocotb_link import SimTransport
 from glocal.sim.programs import random_case
 from glocal.sim.toolchain import build_root
 

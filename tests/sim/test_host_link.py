@@ -10,7 +10,6 @@ import struct
 import pytest
 
 from glocal.firmware.driver import Device, DeviceError
-from glocal.firmware.transport import SimTransport
 from glocal.golden import hostproto as hp
 from glocal.golden import memmap
 from glocal.golden.config import CoreConfig
@@ -18,6 +17,7 @@ from glocal.golden.hostproto import Opcode, Status
 from glocal.golden.memmap import Reg, Region
 from glocal.golden.noc import Mesh
 from glocal.sim.busram import Bench
+from glocal.sim.cocotb_link import SimTransport
 from glocal.sim.toolchain import build_root
 
 CFG = CoreConfig(axons=16, neurons=8, lanes=4, acc_bits=12, plastic_mask=1)

@@ -15,8 +15,8 @@ import pytest
 from glocal.firmware.chip import Chip
 from glocal.firmware.compiler import compile_model
 from glocal.firmware.driver import Device, DeviceError
-from glocal.firmware.runner import compare
 from glocal.firmware.transport import SerialTransport, TransportError
+from glocal.flows.compare import compare
 from glocal.golden import hostproto as hp
 from glocal.golden.config import CoreConfig
 from glocal.golden.hostproto import Opcode, Status

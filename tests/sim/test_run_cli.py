@@ -7,9 +7,12 @@ The command feeds the embedded digits' test split to a random 64-input model and
 returns 0 only if every output and every spike equals the chip-level reference.
 """
 
+import queue
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -55,23 +58,84 @@ def test_run_port_drives_a_chip_through_pyserial(image_path, capsys):
     assert "on the board chip" in out and "2 / 2" in out and "100.00 % of" in out
 
 
-def test_sim_prints_where_it_listens_and_serves_the_image(image_path, tmp_path):
-    cmd = [sys.executable, "-m", "glocal.cli", "sim", "--image", str(image_path),
-           "--build-dir", str(build_root() / "run_cli")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+class Served:
+    """`glocal sim --image …` in a subprocess whose stdout and stderr are drained by
+    threads (a full pipe would block the child), stopped by a signal."""
+
+    def __init__(self, image_path):
+        cmd = [sys.executable, "-m", "glocal.cli", "sim", "--image", str(image_path),
+               "--build-dir", str(build_root() / "run_cli")]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.err: list[str] = []
+        self._threads = [threading.Thread(target=self._drain, args=(self.proc.stdout,),
+                                          daemon=True),
+                         threading.Thread(target=self.err.extend, args=(self.proc.stderr,),
+                                          daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    def _drain(self, stream):
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def tail(self) -> str:
+        return "".join(self.err[-20:])
+
+    def url(self, timeout: float = 300.0) -> str:
+        """The socket:// URL it prints once listening (the build may come first)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            assert line is not None, f"glocal sim ended first:\n{self.tail()}"
+            if "listening on" in line:
+                return line.split("listening on ")[1].split()[0]
+        pytest.fail(f"glocal sim did not listen within {timeout} s:\n{self.tail()}")
+
+    def stop(self, sig: int, timeout: float = 60.0) -> int:
+        """Send ``sig``; its exit code, or a failure with its stderr if it hangs."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            for t in self._threads:
+                t.join(5)
+            pytest.fail(f"glocal sim did not exit within {timeout} s of "
+                        f"{signal.Signals(sig).name}; its stderr:\n{self.tail()}")
+        for t in self._threads:
+            t.join(5)
+        return code
+
+
+def test_sim_prints_where_it_listens_and_serves_the_image(image_path):
+    served = Served(image_path)
     try:
-        line = ""
-        deadline = time.monotonic() + 300
-        while "listening on" not in line and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, proc.stderr.read()
-        url = line.split("listening on ")[1].split()[0]
+        url = served.url()
         assert url.startswith("socket://127.0.0.1:")
         assert main(["run", "--image", str(image_path), "--port", url, "--samples", "1",
                      "--timeout", "60"]) == 0
     finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(90) == 0   # under a loaded machine (make test -n 2) it took over 30 s
+        code = served.stop(signal.SIGINT)
+    assert code == 0, served.tail()
+
+
+def test_sim_ends_cleanly_on_sigterm_and_stops_the_simulator(image_path):
+    served = Served(image_path)
+    try:
+        port = int(served.url().rsplit(":", 1)[1])
+    finally:
+        code = served.stop(signal.SIGTERM)
+    assert code == 0, served.tail()
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass   # nobody listens any more: the simulator is gone
 
 
 def test_run_refuses_an_image_without_run_settings(tmp_path, capsys):
