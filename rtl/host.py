@@ -250,7 +250,9 @@ class Host(wiring.Component):
                 with m.Case(i):
                     m.d.comb += [j_bit.eq(bit), j_region.eq(region), j_first.eq(first),
                                  j_last.eq(n - 1)]
-        reset_addr = Cat(j_first | k, j_region, core[:8])
+        # ``k`` counts to a region's size, which may be 2**INDEX_BITS (a 1024×1024 core's
+        # HEBB): one bit wider than an index. Only ``k < size`` reaches the address.
+        reset_addr = Cat((j_first | k)[:memmap.INDEX_BITS], j_region, core[:8])
         # READ and WRITE stay inside one region (checked): the index cannot carry out.
         range_addr = Cat((a_index + k)[:memmap.INDEX_BITS], arg[memmap.INDEX_BITS:])
 

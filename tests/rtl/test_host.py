@@ -225,6 +225,38 @@ def test_bus_error_mid_range_is_reported_with_its_index():
         (Status.BUS_ERROR, b"\x03\x00"), (Status.BUS_ERROR, b"\x05\x00")]
 
 
+def test_reset_addresses_every_entry_of_a_region_of_the_largest_index_range():
+    """A 1024×1024 core's HEBB has 2**INDEX_BITS entries, so RESET's entry counter is one
+    bit wider than an index; the addresses it puts on the bus must still decode to the
+    job's region (a bug once shifted them into the next region: BUS_ERROR at entry 0)."""
+    cfg = CoreConfig(axons=1024, neurons=1024, lanes=8)
+    assert memmap.region_size(cfg, Region.HEBB) == 1 << memmap.INDEX_BITS
+    seen = []
+
+    def make(host):
+        async def responder(ctx):
+            while True:
+                ctx.set(host.bus.req.ready, 1)
+                _, _, valid, addr = await ctx.tick().sample(host.bus.req.valid,
+                                                            host.bus.req.payload.addr)
+                ctx.set(host.bus.req.ready, 0)
+                if valid:
+                    seen.append(memmap.decode(cfg, addr, cores=CORES))
+                    ctx.set(host.bus.resp.valid, 1)
+                    ctx.set(host.bus.resp.payload.error, 0)
+                    await ctx.tick().until(host.bus.resp.ready)
+                    ctx.set(host.bus.resp.valid, 0)
+        return responder
+
+    got = run_host([hp.encode_request(Opcode.RESET, b"\x01")], responder=make, cfg=cfg,
+                   mesh=None)
+    assert Status(got[0].status) is Status.OK
+    want = [(core, region, i) for core in range(CORES)
+            for region, first, n in hp.reset_jobs(cfg, hp.ResetMask.NEURONS)
+            for i in range(first, first + n)]
+    assert [(a.core, a.region, a.index) for a in seen] == want
+
+
 def test_framing_error_inside_a_frame_drops_it_and_outside_is_ignored():
     good = hp.encode_request(Opcode.WRITE, rng(Region.BIAS, 0, 2) + b"\x05\x00\x06\x00")
     frames = [
