@@ -257,8 +257,9 @@ class Hidden(nn.Module):
                 # Every sample starts from one matrix. Its trace after k steps is
                 # w**k·H0 + Σ w**(k−1−τ)·a_τ⊗f_τ (a = beta·x scaled): each sample's current
                 # needs only the scalars x·a_τ, unless an entry could reach the clamp.
+                x_max = float(x_seq.detach().abs().max())
                 reach = float(hebb.abs().max()) + x_seq.shape[0] * 128 * float(
-                    beta.detach().abs().max() * x_seq.abs().max()) / (1 << cfg.learn_shift)
+                    beta.detach().abs().max() * x_max) / (1 << cfg.learn_shift)
                 if exact or self.hebb_mask is not None or reach >= hmax:
                     hebb = hebb.expand(x_seq.shape[1], -1, -1).clone()
                 else:
