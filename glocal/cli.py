@@ -201,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--preset", choices=["authors"], help="fault tolerance: the authors' "
                     "network and training (784-512-10 MNIST, analog input, carried trace; "
                     "docs/results.md)")
+    ex.add_argument("--meta-step", choices=["joint", "split"],
+                    help="how alpha, beta, eta are stepped: joint (with W, on the same batch; "
+                    "the authors') or split (on a held-out tenth of each batch); default: "
+                    "the experiment's")
     ex.add_argument("--claims", default="docs/results/claims.json",
                     help="summary file the headline accuracies are merged into ('' : none)")
     ex.add_argument("--out", help="output folder (default out/experiments/<name>)")

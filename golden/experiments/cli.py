@@ -39,7 +39,8 @@ def settings_for(name: str, args: dict):
             kw[key] = args[key]
     if args.get("seeds"):
         kw["seeds"] = tuple(args["seeds"])
-    fit = {k: args[k] for k in ("epochs", "qat_epochs", "batch") if args.get(k) is not None}
+    fit = {k: args[k] for k in ("epochs", "qat_epochs", "batch", "meta_step")
+           if args.get(k) is not None}
     if fit:
         kw["fit"] = common.FitSettings(**{**base.fit.__dict__, **fit})
     kw["progress"] = not args.get("no_progress")

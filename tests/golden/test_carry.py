@@ -4,6 +4,8 @@ from it — in the float model, QAT, the model file and the integer reference al
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -192,6 +194,25 @@ def test_the_authors_preset_runs_end_to_end_and_merges_its_claims(tmp_path):
     assert entry["precision"] == "int"  # --quick scores the integer model at every level
     assert sorted(p.name for p in (tmp_path / "ft" / "nets").iterdir()) == [
         "gp-seed0.pt", "hp-seed0.pt", "lp-seed0.pt"]
+
+
+def test_meta_step_split_is_an_option_of_the_preset_with_its_own_claims_entry():
+    """``--meta-step split`` changes only how the meta-parameters are stepped, and its
+    claims entry does not overwrite the authors' (joint) one."""
+    from glocal.golden.experiments.cli import settings_for
+
+    joint = settings_for("fault-tolerance", {"preset": "authors", "data": "mnist14"})
+    split = settings_for("fault-tolerance", {"preset": "authors", "data": "mnist14",
+                                             "meta_step": "split"})
+    assert joint.fit.meta_step == "joint" and split.fit.meta_step == "split"
+    assert replace(split, fit=joint.fit) == joint
+    levels = {"gaussian": [0.0, 0.06]}
+    acc = {v: {"int": {"gaussian": np.full((1, 2), 0.5)}} for v in ("gp", "hp")}
+    for settings, key in ((joint, "mnist14"), (split, "mnist14_split")):
+        r = ft.Result(settings, levels, acc, {}, {}, [], 0.0, 0.0, 10)
+        entry = ft.claims(r)["fault_tolerance"][key]
+        assert entry["meta_step"] == settings.fit.meta_step
+        assert entry["gaussian_0.06"] == {"gp": 0.5, "hp": 0.5}
 
 
 def test_a_compiled_carried_model_starts_every_core_from_its_slice_of_h0(carried, tmp_path):
