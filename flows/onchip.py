@@ -1,5 +1,8 @@
-"""The three experiments' points on the chip: the Verilated chip driven over its UART by
-`Chip`, learning on chip, compared value by value with the integer reference.
+"""The three experiments' points on the chip: the native simulated chip
+(`glocal.sim.native.NativeChip`, its host link a byte a cycle) driven by `Chip` over its
+``socket://`` URL as a board would be, learning on chip, compared value by value with the
+integer reference, sample by sample as each comes back (`glocal onchip`: 200 test samples
+of fault tolerance or continual, 7 few-shot episodes of 30 samples, by default).
 
 Each experiment module of ``golden/experiments`` has a ``point(...)`` that trains what the
 experiment trains and returns the integer version of one point; this module compiles it,
@@ -29,12 +32,16 @@ loads it into the simulated chip, runs it and compares:
 All three share one target: cores of the experiments' 256 axons and `NEURONS` neurons,
 with per-synapse plasticity enables (``plastic_mask``; the models without enables run
 with every synapse enabled, which computes what cores without them do), on a 1×2 mesh
-(`MESH`), so one Verilator build serves them.
+(`MESH`), so one Verilator build serves them. Several few-shot episodes
+(:func:`few_shot_episodes`) share one trained network and one chip, each episode's program
+loaded in turn.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -50,37 +57,38 @@ from glocal.golden.config import CoreConfig
 from glocal.golden.export import ChipModel
 from glocal.golden.noc import Dest, Mesh
 
-__all__ = ["NEURONS", "MESH", "ModelPoint", "EpisodePoint", "open_chip", "target",
-           "run_model", "episode_program", "run_episode", "fault_tolerance", "few_shot",
-           "continual", "run_cli"]
+__all__ = ["NEURONS", "MESH", "SAMPLES", "EPISODES", "ModelPoint", "EpisodePoint", "open_chip",
+           "target", "run_model", "episode_program", "run_episode", "fault_tolerance",
+           "few_shot", "few_shot_episodes", "continual", "run_cli"]
 
 #: Neurons per target core: the few-shot feature layer (48 in the quick settings) fits one
 #: core, and so does the fault-tolerance / continual hidden layer (32).
 NEURONS = 48
 #: Two cores: a hidden (feature) layer and what it drives. Each neuron drives one axon.
 MESH = Mesh(rows=1, cols=2, depth=64, fanout=2)
+#: Test samples of a fault-tolerance or continual point by default (`run_cli`).
+SAMPLES = 200
+#: Few-shot test episodes by default (`run_cli`): 5 support + 25 queries each (quick
+#: settings), 210 samples.
+EPISODES = 7
 
 
-def open_chip(cfg: CoreConfig, mesh: Mesh = MESH, build_dir: Path | None = None):
-    """The Verilated chip of ``cfg`` cores on ``mesh`` behind a `Chip` driver.
+@contextmanager
+def open_chip(cfg: CoreConfig, mesh: Mesh = MESH, *, link: str = "bytes",
+              root: Path | None = None) -> Iterator[Chip]:
+    """The native simulated chip (`glocal.sim.native.NativeChip`) of ``cfg`` cores on
+    ``mesh`` behind a `Chip` driver, over its ``socket://`` URL as a board would be.
 
-    Returns ``(chip, transport)``; close the transport to end the simulation. The build
-    is cached per configuration under ``build_dir`` (default ``<build root>/onchip_…``).
+    A context manager: the simulator ends with it. Its memories start zeroed (load with
+    ``skip_zeros=True``). The build is cached per configuration under ``root`` (default
+    :func:`glocal.sim.toolchain.build_root`). ``link``: the chip's host link, ``"bytes"``
+    (a byte a cycle) or ``"uart"``.
     """
     from glocal.firmware.driver import Device
-    from glocal.rtl.chip import Chip as RtlChip
-    from glocal.sim.cocotb_link import SimTransport
-    from glocal.sim.native import DIVISOR  # the smallest the UART allows
-    from glocal.sim.toolchain import build_root
+    from glocal.sim.native import NativeChip
 
-    if build_dir is None:
-        mask = "m" if cfg.plastic_mask else ""
-        build_dir = build_root() / (f"onchip_a{cfg.axons}n{cfg.neurons}l{cfg.lanes}{mask}_"
-                                    f"{mesh.rows}x{mesh.cols}d{mesh.depth}")
-    clk = 1e6 * DIVISOR
-    rtl = RtlChip(cfg=cfg, mesh=mesh, clk_freq=clk, baud=1e6)
-    link = SimTransport(rtl, divisor=DIVISOR, build_dir=Path(build_dir))
-    return Chip(Device(link, cfg=cfg, mesh=mesh, timeout=120.0)), link
+    with NativeChip(cfg, mesh, link=link, root=root) as sim, sim.transport() as transport:
+        yield Chip(Device(transport, cfg=cfg, mesh=mesh, timeout=600.0))
 
 
 # -- a trained network on corrupted / permuted inputs ---------------------------------------
@@ -159,12 +167,13 @@ def target(cfg: CoreConfig) -> CoreConfig:
 
 
 def run_model(chip: Chip, model: ChipModel, spikes: np.ndarray, labels: np.ndarray, *,
-              experiment: str, info: dict, fresh: bool = True) -> ModelPoint:
+              experiment: str, info: dict, fresh: bool = True, bar=None) -> ModelPoint:
     """Compile ``model``, load it, run ``spikes`` (steps, samples, inputs) sample by sample
-    (each from a RESET, Hebbian state too unless the model persists it) and compare.
+    (each from a RESET, Hebbian state too unless the model persists it) and compare each
+    sample with the chip-level reference as it comes back.
 
     ``fresh``: the chip's memories are zero (a simulation just started), so zero runs of
-    the image are not written.
+    the image are not written. ``bar``: a `rich.progress.Progress` advanced per sample.
     """
     program = compile_model(model, cfg=chip.device.cfg, mesh=chip.device.mesh)
     x = np.ascontiguousarray(np.asarray(spikes, dtype=np.int64).transpose(1, 0, 2))
@@ -172,76 +181,111 @@ def run_model(chip: Chip, model: ChipModel, spikes: np.ndarray, labels: np.ndarr
     t0 = time.monotonic()
     chip.load(program, skip_zeros=fresh)
     t_load = time.monotonic() - t0
-    res = chip.run(x, keep_hebb=keep_hebb)
-    t_run = time.monotonic() - t0 - t_load
-    cmp = compare(chip.program, x, res, keep_hebb=keep_hebb)
+    loaded = chip.program
+    task = (bar.add_task(f"{experiment} samples on the simulated chip", total=len(x))
+            if bar is not None else None)
+    parts, states, last = [], None, None
+    values = mismatches = samples_exact = 0
+    t_run = 0.0
+    for s in range(len(x)):
+        t0 = time.monotonic()
+        res = chip.run(x[s:s + 1], keep_hebb=keep_hebb)   # every core's spikes kept
+        t_run += time.monotonic() - t0
+        cmp = compare(loaded, x[s:s + 1], res, keep_hebb=keep_hebb, states=states)
+        values += cmp.values
+        mismatches += cmp.mismatches
+        samples_exact += cmp.samples_exact
+        last = cmp.reference[-1].states
+        states = golden_chip.next_sample(last) if keep_hebb else None
+        parts.append(res)
+        if bar is not None:
+            bar.advance(task)
+    outputs, predictions, cycles, syn_ops = (
+        np.concatenate([getattr(r, f) for r in parts])
+        for f in ("outputs", "predictions", "cycles", "syn_ops"))
     net = network.run_network(model, spikes)
     used = [c for c, name in enumerate(program.names) if name]
     learning = [c for c in used if program.cores[c].regs.learn]
     final = chip.read_state(learning)
-    want = cmp.reference[-1].states
-    hebb_equal = all(np.array_equal(got.hebb, want[c].hebb)
-                     and np.array_equal(got.t_last, want[c].t_last)
-                     and (got.t, got.refresh) == (want[c].t, want[c].refresh)
+    hebb_equal = all(np.array_equal(got.hebb, last[c].hebb)
+                     and np.array_equal(got.t_last, last[c].t_last)
+                     and (got.t, got.refresh) == (last[c].t, last[c].refresh)
                      for got, c in zip(final, learning, strict=True))
     return ModelPoint(
         experiment=experiment, where=describe(program), samples=len(x),
-        labels=np.asarray(labels), chip_predictions=res.predictions,
-        reference_predictions=np.asarray(net.prediction), chip_outputs=res.outputs,
-        reference_outputs=np.asarray(net.membrane), agreement=cmp.agreement,
-        values=cmp.values, mismatches=cmp.mismatches, samples_exact=cmp.samples_exact,
-        network_equal=bool(np.array_equal(res.outputs, net.membrane)),
+        labels=np.asarray(labels), chip_predictions=predictions,
+        reference_predictions=np.asarray(net.prediction), chip_outputs=outputs,
+        reference_outputs=np.asarray(net.membrane),
+        agreement=1.0 - mismatches / values if values else 0.0,
+        values=values, mismatches=mismatches, samples_exact=samples_exact,
+        network_equal=bool(np.array_equal(outputs, net.membrane)),
         learn=[bool(program.cores[c].regs.learn) for c in used],
         hebb=[s.hebb for s in final], hebb_equal=bool(hebb_equal),
-        cycles_per_sample=float(res.cycles.mean()),
-        syn_ops_per_sample=float(res.syn_ops.mean()), load_seconds=t_load,
+        cycles_per_sample=float(cycles.mean()),
+        syn_ops_per_sample=float(syn_ops.mean()), load_seconds=t_load,
         run_seconds=t_run, info=info)
 
 
 def fault_tolerance(settings, *, variant="hp", seed: int = 0, noise="gaussian",
-                    level: float = 0.06, samples: int = 4, chip: Chip | None = None,
-                    build_dir: Path | None = None) -> ModelPoint:
+                    level: float = 0.06, samples: int = 200, chip: Chip | None = None,
+                    root: Path | None = None, progress: bool = False) -> ModelPoint:
     """One fault-tolerance point on the chip: ``fault_tolerance.point`` with
-    ``test_samples = samples``, learning on chip in the HP/LP hidden core."""
+    ``test_samples = samples``, learning on chip in the HP/LP hidden core.
+
+    Without ``chip``, a native simulated chip (`open_chip`, build cached under ``root``)
+    serves the point. ``progress``: a progress bar per sample."""
     from glocal.golden.experiments import fault_tolerance as ft
     from glocal.golden.experiments.corrupt import Noise
     from glocal.golden.model import Variant
 
     settings = replace(settings, test_samples=samples, progress=False)
-    model, spikes, y = ft.point(settings, Variant(variant), seed, Noise(noise), level)
+    with _training(progress, "fault-tolerance"):
+        model, spikes, y = ft.point(settings, Variant(variant), seed, Noise(noise), level)
     info = {"variant": str(Variant(variant).value), "seed": seed, "noise": str(Noise(noise)),
             "level": level, "hidden": settings.hidden, "steps": settings.steps}
-    return _on_chip(model, spikes, y, "fault-tolerance", info, chip, build_dir)
+    return _on_chip(model, spikes, y, "fault-tolerance", info, chip, root, progress)
 
 
-def continual(settings, *, variant="hp", seed: int = 0, task: int = 1, samples: int = 4,
-              chip: Chip | None = None, build_dir: Path | None = None) -> ModelPoint:
+def continual(settings, *, variant="hp", seed: int = 0, task: int = 1, samples: int = 200,
+              chip: Chip | None = None, root: Path | None = None,
+              progress: bool = False) -> ModelPoint:
     """Task ``task``'s network (after training tasks ``0 … task``) on the chip, on the
     first ``samples`` test samples of that task's permutation: HP learning on chip on the
     synapses outside the task's mask (per-synapse plasticity enables), or GP (no
-    plasticity)."""
+    plasticity). ``chip``, ``root``, ``progress``: as :func:`fault_tolerance`."""
     from glocal.golden.experiments import continual as cl
     from glocal.golden.model import Variant
 
     settings = replace(settings, progress=False)
-    model, spikes, y = cl.point(settings, seed, task, Variant(variant))
+    with _training(progress, "continual"):
+        model, spikes, y = cl.point(settings, seed, task, Variant(variant))
     info = {"variant": str(Variant(variant).value), "seed": seed, "task": task,
             "tasks": settings.tasks, "hidden": settings.hidden, "steps": settings.steps,
             "plastic_synapses": [int(layer.plastic.sum()) if layer.plastic is not None
                                  else None for layer in model.layers]}
-    return _on_chip(model, spikes[:, :samples], y[:samples], "continual", info, chip,
-                    build_dir)
+    return _on_chip(model, spikes[:, :samples], y[:samples], "continual", info, chip, root,
+                    progress)
 
 
-def _on_chip(model, spikes, y, experiment, info, chip, build_dir) -> ModelPoint:
-    if chip is not None:
-        return run_model(chip, model, spikes, y, experiment=experiment, info=info,
-                         fresh=False)
-    chip, link = open_chip(target(model.cfg), build_dir=build_dir)
-    try:
-        return run_model(chip, model, spikes, y, experiment=experiment, info=info)
-    finally:
-        link.close()
+def _bar(progress: bool):
+    from rich.progress import Progress
+
+    return Progress(disable=not progress)
+
+
+def _training(progress: bool, what: str):
+    """A spinner while the experiment's network trains (``point`` shows no bar)."""
+    from rich.console import Console
+
+    return Console().status(f"training the {what} network (quick settings)") if progress \
+        else nullcontext()
+
+
+def _on_chip(model, spikes, y, experiment, info, chip, root, progress) -> ModelPoint:
+    with (nullcontext(chip) if chip is not None
+          else open_chip(target(model.cfg), root=root)) as c, _bar(progress) as bar:
+        return run_model(c, model, spikes, y, experiment=experiment, info=info,
+                         fresh=chip is None, bar=bar)
 
 
 # -- a few-shot episode, the feature stage included -----------------------------------------
@@ -351,10 +395,12 @@ class EpisodePoint:
                 and np.array_equal(self.chip_predictions, self.reference_predictions))
 
 
-def run_episode(chip: Chip, ep, *, fresh: bool = True, info: dict | None = None
-                ) -> EpisodePoint:
+def run_episode(chip: Chip, ep, *, fresh: bool = True, info: dict | None = None,
+                bar=None) -> EpisodePoint:
     """Load `episode_program`, learn the support set on chip, read ``H``, turn learning
-    off in the plastic core and run the queries; compare with ``run_chip_episode``."""
+    off in the plastic core and run the queries; compare with ``run_chip_episode``.
+    ``bar``: a `rich.progress.Progress` advanced per sample."""
+    from glocal.flows.run import run_samples
     from glocal.golden.experiments.few_shot import run_chip_episode
 
     program = episode_program(ep, chip.device.cfg, chip.device.mesh)
@@ -369,11 +415,13 @@ def run_episode(chip: Chip, ep, *, fresh: bool = True, info: dict | None = None
     chip.load(program, skip_zeros=fresh)
     t_load = time.monotonic() - t0
     # Load cleared the Hebbian state; keep it from here on: the support set accumulates.
-    r_sup = chip.run(x_sup, keep_hebb=True)
+    r_sup = run_samples(chip, x_sup, keep_hebb=True, bar=bar,
+                        what="support samples on the simulated chip (learning)")
     learned = chip.read_state([1])[0]
     loaded = chip.program
     chip.set_plasticity(False, cores=[1])
-    r_qry = chip.run(x_qry, keep_hebb=True)
+    r_qry = run_samples(chip, x_qry, keep_hebb=True, bar=bar,
+                        what="query samples on the simulated chip")
     t_run = time.monotonic() - t0 - t_load
     # The chip-level reference, support then queries, state carried over.
     c_sup = compare(loaded, x_sup, r_sup, keep_hebb=True)
@@ -400,30 +448,57 @@ def run_episode(chip: Chip, ep, *, fresh: bool = True, info: dict | None = None
 
 
 def few_shot(settings, *, seed: int = 0, shots: int = 1, chip: Chip | None = None,
-             build_dir: Path | None = None) -> EpisodePoint:
-    """One ``ways``-way ``shots``-shot test episode (``few_shot.point``) wholly on chip."""
+             root: Path | None = None, progress: bool = False) -> EpisodePoint:
+    """One ``ways``-way ``shots``-shot test episode (``few_shot.point``) wholly on chip.
+    ``chip``, ``root``, ``progress``: as :func:`fault_tolerance`."""
+    from glocal.golden.experiments import few_shot as fs
+
+
+    settings = replace(settings, progress=False)
+    with _training(progress, "few-shot feature and plastic-layer"):
+        ep = fs.point(settings, seed, shots)
+    info = {"seed": seed, "hidden": settings.hidden, "steps": settings.steps,
+            "test_classes": list(settings.test_classes)}
+    with (nullcontext(chip) if chip is not None
+          else open_chip(target(ep.cfg), root=root)) as c, _bar(progress) as bar:
+        return run_episode(c, ep, fresh=chip is None, info=info, bar=bar)
+
+
+def few_shot_episodes(settings, *, seed: int = 0, shots: int = 1, count: int = EPISODES,
+                      root: Path | None = None, progress: bool = False
+                      ) -> list[EpisodePoint]:
+    """``count`` ``ways``-way ``shots``-shot test episodes (``few_shot.points``) wholly on chip,
+    each compared like :func:`few_shot`: one native simulated chip per distinct target
+    configuration (one in practice), each episode's program loaded into it in turn."""
     from glocal.golden.experiments import few_shot as fs
 
     settings = replace(settings, progress=False)
-    ep = fs.point(settings, seed, shots)
+    with _training(progress, "few-shot feature and plastic-layer"):
+        eps = fs.points(settings, seed, shots, count)
     info = {"seed": seed, "hidden": settings.hidden, "steps": settings.steps,
             "test_classes": list(settings.test_classes)}
-    if chip is not None:
-        return run_episode(chip, ep, fresh=False, info=info)
-    chip, link = open_chip(target(ep.cfg), build_dir=build_dir)
-    try:
-        return run_episode(chip, ep, info=info)
-    finally:
-        link.close()
+    out: list[EpisodePoint | None] = [None] * len(eps)
+    by_cfg: dict[CoreConfig, list[int]] = {}
+    for k, ep in enumerate(eps):
+        by_cfg.setdefault(target(ep.cfg), []).append(k)
+    for cfg, ks in by_cfg.items():
+        with open_chip(cfg, root=root) as chip, _bar(progress) as bar:
+            task = bar.add_task("few-shot episodes on the simulated chip", total=len(ks))
+            for n, k in enumerate(ks):
+                out[k] = run_episode(chip, eps[k], fresh=n == 0, info=info | {"episode": k})
+                bar.advance(task)
+    return out
 
 
 # -- command line ---------------------------------------------------------------------------
 
-def run_cli(name: str, *, seed: int = 0, samples: int = 4, out: Path | None = None,
-            variant: str = "hp") -> int:
-    """`glocal onchip <name>`: the experiment's quick point on the simulated chip; prints
-    the comparison and writes ``<out>/<name>-onchip.json`` (``<name>-<variant>-onchip.json``
-    for a variant other than HP). Returns 0 if bit-exact."""
+def run_cli(name: str, *, seed: int = 0, samples: int = SAMPLES, episodes: int = EPISODES,
+            out: Path | None = None, variant: str = "hp", progress: bool = True) -> int:
+    """`glocal onchip <name>`: the experiment's quick point on the native simulated chip
+    (``samples`` test samples for fault tolerance and continual, ``episodes`` episodes for
+    few-shot, every sample compared); prints the comparison and writes
+    ``<out>/<name>-onchip.json`` (``<name>-<variant>-onchip.json`` for a variant other than
+    HP). ``progress``: progress bars. Returns 0 if bit-exact."""
     import json
 
     from glocal.golden.experiments import common
@@ -433,34 +508,60 @@ def run_cli(name: str, *, seed: int = 0, samples: int = 4, out: Path | None = No
 
     t0 = time.monotonic()
     if name == "fault-tolerance":
-        p = fault_tolerance(ft.Settings.quick(), variant=variant, seed=seed, samples=samples)
+        p = fault_tolerance(ft.Settings.quick(), variant=variant, seed=seed, samples=samples,
+                            progress=progress)
     elif name == "few-shot":
-        p = few_shot(fs.Settings.quick(), seed=seed, shots=1)
+        eps = few_shot_episodes(fs.Settings.quick(), seed=seed, shots=1, count=episodes,
+                                progress=progress)
     elif name == "continual":
-        p = continual(cl.Settings.quick(), variant=variant, seed=seed, samples=samples)
+        p = continual(cl.Settings.quick(), variant=variant, seed=seed, samples=samples,
+                      progress=progress)
     else:
         raise ValueError(f"experiment must be fault-tolerance, few-shot or continual, "
                          f"not {name!r}")
-    summary = {"experiment": name, "variant": p.info.get("variant"), "exact": p.exact,
-               "hebb_equal": p.hebb_equal, "agreement": p.agreement, "values": p.values,
-               "mismatches": p.mismatches,
-               "chip_accuracy": p.chip_accuracy, "reference_accuracy": p.reference_accuracy,
-               "cycles_per_sample": p.cycles_per_sample,
-               "wall_seconds": time.monotonic() - t0, "point": common.jsonable(p)}
+    if name == "few-shot":
+        values, bad = sum(e.values for e in eps), sum(e.mismatches for e in eps)
+        labels = np.concatenate([e.query_labels for e in eps])
+        summary = {"experiment": name, "variant": "hp", "exact": all(e.exact for e in eps),
+                   "episodes": len(eps), "samples": sum(e.support + e.queries for e in eps),
+                   "episodes_exact": sum(e.exact for e in eps),
+                   "hebb_equal": all(e.hebb_equal for e in eps),
+                   "agreement": 1.0 - bad / values if values else 0.0, "values": values,
+                   "mismatches": bad,
+                   "chip_accuracy": float((np.concatenate(
+                       [e.chip_predictions for e in eps]) == labels).mean()),
+                   "reference_accuracy": float((np.concatenate(
+                       [e.reference_predictions for e in eps]) == labels).mean()),
+                   "cycles_per_sample": float(np.mean([e.cycles_per_sample for e in eps])),
+                   "points": common.jsonable(eps)}
+        where = eps[0].where
+    else:
+        summary = {"experiment": name, "variant": p.info.get("variant"), "exact": p.exact,
+                   "samples": p.samples, "samples_exact": p.samples_exact,
+                   "hebb_equal": p.hebb_equal, "agreement": p.agreement,
+                   "values": p.values, "mismatches": p.mismatches,
+                   "chip_accuracy": p.chip_accuracy,
+                   "reference_accuracy": p.reference_accuracy,
+                   "cycles_per_sample": p.cycles_per_sample, "point": common.jsonable(p)}
+        where = p.where
+    summary["wall_seconds"] = time.monotonic() - t0
     out = Path(out or Path("out/experiments") / name)
     out.mkdir(parents=True, exist_ok=True)
-    tag = "" if variant == "hp" or isinstance(p, EpisodePoint) else f"-{variant}"
+    tag = "" if variant == "hp" or name == "few-shot" else f"-{variant}"
     path = out / f"{name}{tag}-onchip.json"
     path.write_text(json.dumps(common.jsonable(summary), indent=1))
-    for line in p.where:
+    for line in where:
         print(line)
-    for k in ("exact", "agreement", "values", "mismatches", "chip_accuracy",
-              "reference_accuracy", "cycles_per_sample", "wall_seconds"):
+    keys = ("exact", "episodes", "episodes_exact", "samples") if name == "few-shot" else \
+        ("exact", "samples", "samples_exact")
+    for k in keys + ("agreement", "values", "mismatches", "chip_accuracy",
+                     "reference_accuracy", "cycles_per_sample", "wall_seconds"):
         print(f"{k}: {summary[k]}")
-    if isinstance(p, EpisodePoint):
-        print(f"hebb_equal: {p.hebb_equal} ({p.hebb_nonzero} nonzero H entries)")
+    if name == "few-shot":
+        print(f"hebb_equal: {summary['hebb_equal']} (nonzero H entries per episode: "
+              f"{[e.hebb_nonzero for e in eps]})")
     else:
         print(f"hebb_equal: {p.hebb_equal} (nonzero H entries per learning core after the "
               f"last sample: {[int(np.count_nonzero(h)) for h in p.hebb]})")
     print(f"wrote {path}")
-    return 0 if p.exact else 1
+    return 0 if summary["exact"] else 1

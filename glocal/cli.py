@@ -96,10 +96,11 @@ def _onchip(args: argparse.Namespace) -> int:
                            samples=args.samples or 200, level=args.level, nets=args.nets,
                            hebb_every=args.hebb_every, out=args.out,
                            progress=not args.no_progress)
-    from glocal.flows.onchip import run_cli
+    from glocal.flows.onchip import EPISODES, SAMPLES, run_cli
 
-    return run_cli(args.name, seed=args.seed, samples=args.samples or 4, out=args.out,
-                   variant=args.variant)
+    return run_cli(args.name, seed=args.seed, samples=args.samples or SAMPLES,
+                   episodes=args.episodes or EPISODES, out=args.out, variant=args.variant,
+                   progress=not args.no_progress)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -218,8 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     oc.add_argument("--variant", choices=["hp", "gp", "lp"], default="hp",
                     help="network variant (fault tolerance, continual; default hp)")
     oc.add_argument("--samples", type=int,
-                    help="test samples (fault tolerance, continual; default 4, 200 with "
-                    "--preset authors)")
+                    help="test samples, each compared bit for bit (fault tolerance, "
+                    "continual; default 200)")
+    oc.add_argument("--episodes", type=int, help="few-shot: test episodes of 5 support + 25 "
+                    "query samples each, every one compared (default 7)")
     oc.add_argument("--out", help="output folder (default out/experiments/<name>)")
     oc.add_argument("--preset", choices=["authors"], help="fault tolerance: the authors' "
                     "HP and GP networks (saved by `glocal experiment fault-tolerance --preset "

@@ -451,6 +451,14 @@ def point(settings: Settings, seed: int, shots: int) -> ChipEpisode:
     """One test episode of the experiment as the chip runs it: the features trained and
     the HP layer meta-learned as in :func:`run` for ``seed``, then one ``shots``-shot
     episode of the held-out classes. :func:`run_chip_episode` is the integer reference."""
+    return points(settings, seed, shots)[0]
+
+
+def points(settings: Settings, seed: int, shots: int, count: int = 1) -> list[ChipEpisode]:
+    """``count`` test episodes of one trained network, drawn one after another from one
+    generator (the first is :func:`point`'s)."""
+    if count < 1:
+        raise ValueError(f"count must be at least 1, not {count}")
     ds = common.load_data(settings.data, settings.data_dir)
     net = train_features(ds, settings, seed)
     keep = np.isin(ds.y_train, settings.train_classes)
@@ -458,10 +466,11 @@ def point(settings: Settings, seed: int, shots: int) -> ChipEpisode:
     meta_train(layer, features(net, ds.x_train[keep], seed + 1), ds.y_train[keep], settings,
                seed)
     x, y = _pool(ds, settings.test_classes)
-    ep = sample_episode(y, settings.test_classes, settings.ways, shots, settings.queries,
-                        np.random.default_rng([seed, 3]))
+    rng = np.random.default_rng([seed, 3])
     spikes = encode_set(x, Encoding.RATE, settings.steps, seed + 3).numpy()
-    return chip_point(net, layer, spikes, ep)
+    return [chip_point(net, layer, spikes, sample_episode(
+        y, settings.test_classes, settings.ways, shots, settings.queries, rng))
+        for _ in range(count)]
 
 
 def _pool(ds, classes) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,5 @@
-"""One point of each experiment on the Verilated chip through the driver and its UART,
-learning on chip, equal to the integer reference value for value.
+"""One point of each experiment on the native simulated chip through the driver and its
+``socket://`` link, learning on chip, equal to the integer reference value for value.
 
 One simulation (1×2 mesh of 256-axon × 48-neuron cores) serves the module; each test
 trains its experiment's quick network and loads it.
@@ -17,8 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def chip():
-    chip, link = onchip.open_chip(onchip.target(CoreConfig()))
-    with link:
+    with onchip.open_chip(onchip.target(CoreConfig())) as chip:
         yield chip
 
 
@@ -69,3 +68,15 @@ def test_a_continual_hp_point_learning_on_the_unmasked_synapses_equals_the_refer
     plastic = chip.program.cores[0].plastic
     assert np.count_nonzero(p.hebb[0][plastic == 1]) > 0
     assert not p.hebb[0][plastic == 0].any()
+
+
+def test_few_shot_episodes_share_one_trained_network_and_one_chip():
+    eps = onchip.few_shot_episodes(few_shot.Settings.quick(queries=2), seed=0, shots=1,
+                                   count=2)
+    assert len(eps) == 2 and [e.info["episode"] for e in eps] == [0, 1]
+    for e in eps:
+        assert (e.ways, e.support, e.queries) == (5, 5, 10)
+        assert e.exact and e.hebb_nonzero > 0, f"{e.mismatches} of {e.values} differ"
+    # Two draws from one generator: different episodes.
+    assert not np.array_equal(eps[0].query_labels, eps[1].query_labels) or \
+        not np.array_equal(eps[0].chip_scores, eps[1].chip_scores)
