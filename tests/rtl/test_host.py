@@ -203,7 +203,9 @@ def test_garbage_between_frames_is_ignored_and_bytes_may_trickle_in():
     assert [Status(r.status) for r in got] == [Status.OK, Status.OK]
 
 
-def test_bus_error_mid_range_is_reported_with_its_index():
+def bus_responder(error_at):
+    """A ``run_host`` responder: a bus target that answers every request at once, with
+    ``error = error_at(addr)``."""
     def make(host):
         async def responder(ctx):
             while True:
@@ -213,14 +215,17 @@ def test_bus_error_mid_range_is_reported_with_its_index():
                 ctx.set(host.bus.req.ready, 0)
                 if valid:
                     ctx.set(host.bus.resp.valid, 1)
-                    ctx.set(host.bus.resp.payload.error, int(addr & 0xFFFFF == 5))
+                    ctx.set(host.bus.resp.payload.error, int(error_at(addr)))
                     await ctx.tick().until(host.bus.resp.ready)
                     ctx.set(host.bus.resp.valid, 0)
         return responder
+    return make
 
+
+def test_bus_error_mid_range_is_reported_with_its_index():
     frames = [hp.encode_request(Opcode.WRITE, rng(Region.BETA, 2, 6) + bytes(6)),
               hp.encode_request(Opcode.READ, rng(Region.BETA, 0, 9))]
-    got = run_host(frames, responder=make)
+    got = run_host(frames, responder=bus_responder(lambda addr: addr & 0xFFFFF == 5))
     assert [(Status(r.status), r.payload) for r in got] == [
         (Status.BUS_ERROR, b"\x03\x00"), (Status.BUS_ERROR, b"\x05\x00")]
 
@@ -233,23 +238,12 @@ def test_reset_addresses_every_entry_of_a_region_of_the_largest_index_range():
     assert memmap.region_size(cfg, Region.HEBB) == 1 << memmap.INDEX_BITS
     seen = []
 
-    def make(host):
-        async def responder(ctx):
-            while True:
-                ctx.set(host.bus.req.ready, 1)
-                _, _, valid, addr = await ctx.tick().sample(host.bus.req.valid,
-                                                            host.bus.req.payload.addr)
-                ctx.set(host.bus.req.ready, 0)
-                if valid:
-                    seen.append(memmap.decode(cfg, addr, cores=CORES))
-                    ctx.set(host.bus.resp.valid, 1)
-                    ctx.set(host.bus.resp.payload.error, 0)
-                    await ctx.tick().until(host.bus.resp.ready)
-                    ctx.set(host.bus.resp.valid, 0)
-        return responder
+    def record(addr):
+        seen.append(memmap.decode(cfg, addr, cores=CORES))
+        return False
 
-    got = run_host([hp.encode_request(Opcode.RESET, b"\x01")], responder=make, cfg=cfg,
-                   mesh=None)
+    got = run_host([hp.encode_request(Opcode.RESET, b"\x01")], responder=bus_responder(record),
+                   cfg=cfg, mesh=None)
     assert Status(got[0].status) is Status.OK
     want = [(core, region, i) for core in range(CORES)
             for region, first, n in hp.reset_jobs(cfg, hp.ResetMask.NEURONS)
